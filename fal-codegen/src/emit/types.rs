@@ -174,9 +174,11 @@ fn struct_validation(name: &Ident, fields: &[Field]) -> TokenStream {
 /// type, so `serde_path_to_error` names the exact path and any
 /// self-describing format works. Locals are positional (`f0`, `f1`, …) so no
 /// field name can shadow the map. Each arm of the key `match` is a helper
-/// call returning a `Result` and the `match` has one `?`: a `?` per arm
-/// (per field) was measurably more to type-check and borrow-check in a crate
-/// of a thousand endpoints (docs/codegen.md, Benchmark).
+/// call returning a `Result` and the `match` has one `?`; the required
+/// fields are unwrapped by one `match` over their slots; `serialize` makes
+/// one plain call per field into `__fal::Entries`, which keeps the first
+/// error. A `?` per field was measurably more to type-check and borrow-check
+/// in a crate of a thousand endpoints (docs/codegen.md, Benchmark).
 fn structure(
     role: Role,
     name: &Ident,
@@ -196,21 +198,17 @@ fn structure(
             pub #ident: #ty,
         }
     });
+    // One plain call per field into `__fal::Entries`, which keeps the first
+    // error (see `structure`'s docs).
     let writes = fields.iter().map(|field| {
         let ident = ident(&field.rust_name);
         let json = &field.json_name;
         if field.additional {
-            return quote! {
-                for (name, value) in &self.#ident {
-                    map.serialize_entry(name, value)?;
-                }
-            };
+            return quote!(map.extra(&self.#ident););
         }
         match (&field.ty, field.required) {
-            (Ty::Option(_), false) => {
-                quote!(__fal::optional_entry(&mut map, #json, &self.#ident)?;)
-            }
-            _ => quote!(map.serialize_entry(#json, &self.#ident)?;),
+            (Ty::Option(_), false) => quote!(map.opt(#json, &self.#ident);),
+            _ => quote!(map.put(#json, &self.#ident);),
         }
     });
     let locals: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("f{}", i)).collect();
@@ -246,13 +244,33 @@ fn structure(
         });
     let inits = fields.iter().zip(&locals).map(|(field, local)| {
         let ident = ident(&field.rust_name);
-        let json = &field.json_name;
-        match &field.ty {
-            _ if field.additional => quote!(#ident: #local,),
-            Ty::Option(_) => quote!(#ident: #local,),
-            _ => quote!(#ident: __fal::required(#local, #json)?,),
-        }
+        quote!(#ident: #local,)
     });
+    // The required fields' slots are unwrapped by one `match`: all set builds
+    // the value, else the first unset one (in field order) is missing.
+    let required: Vec<(&Field, &Ident)> = fields
+        .iter()
+        .zip(&locals)
+        .filter(|(f, _)| !f.additional && !matches!(f.ty, Ty::Option(_)))
+        .collect();
+    let build = if required.is_empty() {
+        quote!(Ok(#name { #(#inits)* }))
+    } else {
+        let slots = required.iter().map(|(_, local)| *local);
+        let set = required.iter().map(|(_, local)| quote!(Some(#local)));
+        let unset = required.iter().enumerate().map(|(i, (field, _))| {
+            let columns =
+                (0..required.len()).map(|j| if i == j { quote!(None) } else { quote!(_) });
+            let json = &field.json_name;
+            quote!((#(#columns,)*) => Err(__fal::missing(#json)),)
+        });
+        quote! {
+            match (#(#slots,)*) {
+                (#(#set,)*) => Ok(#name { #(#inits)* }),
+                #(#unset)*
+            }
+        }
+    };
     let named_locals = fields
         .iter()
         .zip(&locals)
@@ -306,8 +324,7 @@ fn structure(
         }
         impl __fal::serde::Serialize for #name {
             fn serialize<S: __fal::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let #map_binding = serializer.serialize_map(None)?;
+                let #map_binding = __fal::Entries::new(serializer.serialize_map(None)?);
                 #(#writes)*
                 map.end()
             }
@@ -322,7 +339,7 @@ fn structure(
                     }
                     fn visit_map<A: __fal::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<#name, A::Error> {
                         #visit
-                        Ok(#name { #(#inits)* })
+                        #build
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

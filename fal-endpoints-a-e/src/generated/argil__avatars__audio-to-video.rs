@@ -27,11 +27,10 @@ pub mod argil {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("avatar", &self.avatar)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "remove_background", &self.remove_background)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("avatar", &self.avatar);
+                    map.put("audio_url", &self.audio_url);
+                    map.opt("remove_background", &self.remove_background);
                     map.end()
                 }
             }
@@ -67,11 +66,17 @@ pub mod argil {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AvatarsAudioToVideoInputType2 {
-                                avatar: __fal::required(f0, "avatar")?,
-                                audio_url: __fal::required(f1, "audio_url")?,
-                                remove_background: f2,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(AvatarsAudioToVideoInputType2 {
+                                        avatar: f0,
+                                        audio_url: f1,
+                                        remove_background: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("avatar")),
+                                (_, None) => Err(__fal::missing("audio_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -343,16 +348,11 @@ pub mod argil {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "video", &self.video)?;
-                    __fal::optional_entry(&mut map, "moderation_flagged", &self.moderation_flagged)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "moderation_transcription",
-                        &self.moderation_transcription,
-                    )?;
-                    __fal::optional_entry(&mut map, "moderation_error", &self.moderation_error)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("video", &self.video);
+                    map.opt("moderation_flagged", &self.moderation_flagged);
+                    map.opt("moderation_transcription", &self.moderation_transcription);
+                    map.opt("moderation_error", &self.moderation_error);
                     map.end()
                 }
             }

@@ -39,17 +39,12 @@ pub mod bria {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "output_container_and_codec",
-                            &self.output_container_and_codec,
-                        )?;
-                        __fal::optional_entry(&mut map, "auto_trim", &self.auto_trim)?;
-                        __fal::optional_entry(&mut map, "preserve_audio", &self.preserve_audio)?;
-                        map.serialize_entry("keypoints", &self.keypoints)?;
-                        map.serialize_entry("video_url", &self.video_url)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("output_container_and_codec", &self.output_container_and_codec);
+                        map.opt("auto_trim", &self.auto_trim);
+                        map.opt("preserve_audio", &self.preserve_audio);
+                        map.put("keypoints", &self.keypoints);
+                        map.put("video_url", &self.video_url);
                         map.end()
                     }
                 }
@@ -97,13 +92,19 @@ pub mod bria {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(BriaVideoEraserEraseKeypointsInput {
-                                    output_container_and_codec: f0,
-                                    auto_trim: f1,
-                                    preserve_audio: f2,
-                                    keypoints: __fal::required(f3, "keypoints")?,
-                                    video_url: __fal::required(f4, "video_url")?,
-                                })
+                                match (f3, f4) {
+                                    (Some(f3), Some(f4)) => {
+                                        Ok(BriaVideoEraserEraseKeypointsInput {
+                                            output_container_and_codec: f0,
+                                            auto_trim: f1,
+                                            preserve_audio: f2,
+                                            keypoints: f3,
+                                            video_url: f4,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("keypoints")),
+                                    (_, None) => Err(__fal::missing("video_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -31,12 +31,11 @@ pub mod bria {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "image_source", &self.image_source)?;
-                __fal::optional_entry(&mut map, "products", &self.products)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("image_source", &self.image_source);
+                map.opt("products", &self.products);
+                map.opt("seed", &self.seed);
+                map.opt("sync_mode", &self.sync_mode);
                 map.end()
             }
         }
@@ -170,12 +169,11 @@ pub mod bria {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("x", &self.x)?;
-                map.serialize_entry("y", &self.y)?;
-                map.serialize_entry("width", &self.width)?;
-                map.serialize_entry("height", &self.height)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("x", &self.x);
+                map.put("y", &self.y);
+                map.put("width", &self.width);
+                map.put("height", &self.height);
                 map.end()
             }
         }
@@ -211,12 +209,20 @@ pub mod bria {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Coordinates {
-                            x: __fal::required(f0, "x")?,
-                            y: __fal::required(f1, "y")?,
-                            width: __fal::required(f2, "width")?,
-                            height: __fal::required(f3, "height")?,
-                        })
+                        match (f0, f1, f2, f3) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                Ok(Coordinates {
+                                    x: f0,
+                                    y: f1,
+                                    width: f2,
+                                    height: f3,
+                                })
+                            }
+                            (None, _, _, _) => Err(__fal::missing("x")),
+                            (_, None, _, _) => Err(__fal::missing("y")),
+                            (_, _, None, _) => Err(__fal::missing("width")),
+                            (_, _, _, None) => Err(__fal::missing("height")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -254,10 +260,9 @@ pub mod bria {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "image_source", &self.image_source)?;
-                map.serialize_entry("coordinates", &self.coordinates)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("image_source", &self.image_source);
+                map.put("coordinates", &self.coordinates);
                 map.end()
             }
         }
@@ -289,10 +294,15 @@ pub mod bria {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(EmbedItem {
-                            image_source: f0,
-                            coordinates: __fal::required(f1, "coordinates")?,
-                        })
+                        match (f1,) {
+                            (Some(f1),) => {
+                                Ok(EmbedItem {
+                                    image_source: f0,
+                                    coordinates: f1,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("coordinates")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -330,10 +340,9 @@ pub mod bria {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -364,10 +373,16 @@ pub mod bria {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(EmbedProductOutput {
-                            image: __fal::required(f0, "image")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(EmbedProductOutput {
+                                    image: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -25,10 +25,9 @@ pub mod clarityai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                __fal::optional_entry(&mut map, "scale_factor", &self.scale_factor)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
+                map.opt("scale_factor", &self.scale_factor);
                 map.end()
             }
         }
@@ -60,10 +59,15 @@ pub mod clarityai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(CrystalVideoUpscalerInput {
-                            video_url: __fal::required(f0, "video_url")?,
-                            scale_factor: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(CrystalVideoUpscalerInput {
+                                    video_url: f0,
+                                    scale_factor: f1,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("video_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -120,9 +124,8 @@ pub mod clarityai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -150,9 +153,14 @@ pub mod clarityai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(CrystalVideoUpscalerOutput {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(CrystalVideoUpscalerOutput {
+                                    video: f0,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -191,17 +199,16 @@ pub mod clarityai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("url", &self.url)?;
-                __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
-                __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("url", &self.url);
+                map.opt("content_type", &self.content_type);
+                map.opt("file_name", &self.file_name);
+                map.opt("file_size", &self.file_size);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
+                map.opt("fps", &self.fps);
+                map.opt("duration", &self.duration);
+                map.opt("num_frames", &self.num_frames);
                 map.end()
             }
         }
@@ -261,17 +268,22 @@ pub mod clarityai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(VideoFile {
-                            url: __fal::required(f0, "url")?,
-                            content_type: f1,
-                            file_name: f2,
-                            file_size: f3,
-                            width: f4,
-                            height: f5,
-                            fps: f6,
-                            duration: f7,
-                            num_frames: f8,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(VideoFile {
+                                    url: f0,
+                                    content_type: f1,
+                                    file_name: f2,
+                                    file_size: f3,
+                                    width: f4,
+                                    height: f5,
+                                    fps: f6,
+                                    duration: f7,
+                                    num_frames: f8,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -101,44 +101,23 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "extend_before_duration",
-                        &self.extend_before_duration,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "extend_after_duration",
-                        &self.extend_after_duration,
-                    )?;
-                    map.serialize_entry("tags", &self.tags)?;
-                    __fal::optional_entry(&mut map, "lyrics", &self.lyrics)?;
-                    __fal::optional_entry(&mut map, "number_of_steps", &self.number_of_steps)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "scheduler", &self.scheduler)?;
-                    __fal::optional_entry(&mut map, "guidance_type", &self.guidance_type)?;
-                    __fal::optional_entry(&mut map, "granularity_scale", &self.granularity_scale)?;
-                    __fal::optional_entry(&mut map, "guidance_interval", &self.guidance_interval)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "guidance_interval_decay",
-                        &self.guidance_interval_decay,
-                    )?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "minimum_guidance_scale",
-                        &self.minimum_guidance_scale,
-                    )?;
-                    __fal::optional_entry(&mut map, "tag_guidance_scale", &self.tag_guidance_scale)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "lyric_guidance_scale",
-                        &self.lyric_guidance_scale,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio_url", &self.audio_url);
+                    map.opt("extend_before_duration", &self.extend_before_duration);
+                    map.opt("extend_after_duration", &self.extend_after_duration);
+                    map.put("tags", &self.tags);
+                    map.opt("lyrics", &self.lyrics);
+                    map.opt("number_of_steps", &self.number_of_steps);
+                    map.opt("seed", &self.seed);
+                    map.opt("scheduler", &self.scheduler);
+                    map.opt("guidance_type", &self.guidance_type);
+                    map.opt("granularity_scale", &self.granularity_scale);
+                    map.opt("guidance_interval", &self.guidance_interval);
+                    map.opt("guidance_interval_decay", &self.guidance_interval_decay);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("minimum_guidance_scale", &self.minimum_guidance_scale);
+                    map.opt("tag_guidance_scale", &self.tag_guidance_scale);
+                    map.opt("lyric_guidance_scale", &self.lyric_guidance_scale);
                     map.end()
                 }
             }
@@ -219,24 +198,30 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AceStepAudioOutpaintInput {
-                                audio_url: __fal::required(f0, "audio_url")?,
-                                extend_before_duration: f1,
-                                extend_after_duration: f2,
-                                tags: __fal::required(f3, "tags")?,
-                                lyrics: f4,
-                                number_of_steps: f5,
-                                seed: f6,
-                                scheduler: f7,
-                                guidance_type: f8,
-                                granularity_scale: f9,
-                                guidance_interval: f10,
-                                guidance_interval_decay: f11,
-                                guidance_scale: f12,
-                                minimum_guidance_scale: f13,
-                                tag_guidance_scale: f14,
-                                lyric_guidance_scale: f15,
-                            })
+                            match (f0, f3) {
+                                (Some(f0), Some(f3)) => {
+                                    Ok(AceStepAudioOutpaintInput {
+                                        audio_url: f0,
+                                        extend_before_duration: f1,
+                                        extend_after_duration: f2,
+                                        tags: f3,
+                                        lyrics: f4,
+                                        number_of_steps: f5,
+                                        seed: f6,
+                                        scheduler: f7,
+                                        guidance_type: f8,
+                                        granularity_scale: f9,
+                                        guidance_interval: f10,
+                                        guidance_interval_decay: f11,
+                                        guidance_scale: f12,
+                                        minimum_guidance_scale: f13,
+                                        tag_guidance_scale: f14,
+                                        lyric_guidance_scale: f15,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("audio_url")),
+                                (_, None) => Err(__fal::missing("tags")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -490,12 +475,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("tags", &self.tags)?;
-                    map.serialize_entry("lyrics", &self.lyrics)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
+                    map.put("seed", &self.seed);
+                    map.put("tags", &self.tags);
+                    map.put("lyrics", &self.lyrics);
                     map.end()
                 }
             }
@@ -531,12 +515,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AceStepAudioOutpaintOutput {
-                                audio: __fal::required(f0, "audio")?,
-                                seed: __fal::required(f1, "seed")?,
-                                tags: __fal::required(f2, "tags")?,
-                                lyrics: __fal::required(f3, "lyrics")?,
-                            })
+                            match (f0, f1, f2, f3) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                    Ok(AceStepAudioOutpaintOutput {
+                                        audio: f0,
+                                        seed: f1,
+                                        tags: f2,
+                                        lyrics: f3,
+                                    })
+                                }
+                                (None, _, _, _) => Err(__fal::missing("audio")),
+                                (_, None, _, _) => Err(__fal::missing("seed")),
+                                (_, _, None, _) => Err(__fal::missing("tags")),
+                                (_, _, _, None) => Err(__fal::missing("lyrics")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

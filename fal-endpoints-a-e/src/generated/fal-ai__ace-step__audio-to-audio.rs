@@ -105,38 +105,25 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "edit_mode", &self.edit_mode)?;
-                    map.serialize_entry("original_tags", &self.original_tags)?;
-                    __fal::optional_entry(&mut map, "original_lyrics", &self.original_lyrics)?;
-                    map.serialize_entry("tags", &self.tags)?;
-                    __fal::optional_entry(&mut map, "lyrics", &self.lyrics)?;
-                    __fal::optional_entry(&mut map, "number_of_steps", &self.number_of_steps)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "scheduler", &self.scheduler)?;
-                    __fal::optional_entry(&mut map, "guidance_type", &self.guidance_type)?;
-                    __fal::optional_entry(&mut map, "granularity_scale", &self.granularity_scale)?;
-                    __fal::optional_entry(&mut map, "guidance_interval", &self.guidance_interval)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "guidance_interval_decay",
-                        &self.guidance_interval_decay,
-                    )?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "minimum_guidance_scale",
-                        &self.minimum_guidance_scale,
-                    )?;
-                    __fal::optional_entry(&mut map, "tag_guidance_scale", &self.tag_guidance_scale)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "lyric_guidance_scale",
-                        &self.lyric_guidance_scale,
-                    )?;
-                    __fal::optional_entry(&mut map, "original_seed", &self.original_seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio_url", &self.audio_url);
+                    map.opt("edit_mode", &self.edit_mode);
+                    map.put("original_tags", &self.original_tags);
+                    map.opt("original_lyrics", &self.original_lyrics);
+                    map.put("tags", &self.tags);
+                    map.opt("lyrics", &self.lyrics);
+                    map.opt("number_of_steps", &self.number_of_steps);
+                    map.opt("seed", &self.seed);
+                    map.opt("scheduler", &self.scheduler);
+                    map.opt("guidance_type", &self.guidance_type);
+                    map.opt("granularity_scale", &self.granularity_scale);
+                    map.opt("guidance_interval", &self.guidance_interval);
+                    map.opt("guidance_interval_decay", &self.guidance_interval_decay);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("minimum_guidance_scale", &self.minimum_guidance_scale);
+                    map.opt("tag_guidance_scale", &self.tag_guidance_scale);
+                    map.opt("lyric_guidance_scale", &self.lyric_guidance_scale);
+                    map.opt("original_seed", &self.original_seed);
                     map.end()
                 }
             }
@@ -223,26 +210,33 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AceStepAudioToAudioInput {
-                                audio_url: __fal::required(f0, "audio_url")?,
-                                edit_mode: f1,
-                                original_tags: __fal::required(f2, "original_tags")?,
-                                original_lyrics: f3,
-                                tags: __fal::required(f4, "tags")?,
-                                lyrics: f5,
-                                number_of_steps: f6,
-                                seed: f7,
-                                scheduler: f8,
-                                guidance_type: f9,
-                                granularity_scale: f10,
-                                guidance_interval: f11,
-                                guidance_interval_decay: f12,
-                                guidance_scale: f13,
-                                minimum_guidance_scale: f14,
-                                tag_guidance_scale: f15,
-                                lyric_guidance_scale: f16,
-                                original_seed: f17,
-                            })
+                            match (f0, f2, f4) {
+                                (Some(f0), Some(f2), Some(f4)) => {
+                                    Ok(AceStepAudioToAudioInput {
+                                        audio_url: f0,
+                                        edit_mode: f1,
+                                        original_tags: f2,
+                                        original_lyrics: f3,
+                                        tags: f4,
+                                        lyrics: f5,
+                                        number_of_steps: f6,
+                                        seed: f7,
+                                        scheduler: f8,
+                                        guidance_type: f9,
+                                        granularity_scale: f10,
+                                        guidance_interval: f11,
+                                        guidance_interval_decay: f12,
+                                        guidance_scale: f13,
+                                        minimum_guidance_scale: f14,
+                                        tag_guidance_scale: f15,
+                                        lyric_guidance_scale: f16,
+                                        original_seed: f17,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("audio_url")),
+                                (_, None, _) => Err(__fal::missing("original_tags")),
+                                (_, _, None) => Err(__fal::missing("tags")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -481,12 +475,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("tags", &self.tags)?;
-                    map.serialize_entry("lyrics", &self.lyrics)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
+                    map.put("seed", &self.seed);
+                    map.put("tags", &self.tags);
+                    map.put("lyrics", &self.lyrics);
                     map.end()
                 }
             }
@@ -522,12 +515,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AceStepAudioToAudioOutput {
-                                audio: __fal::required(f0, "audio")?,
-                                seed: __fal::required(f1, "seed")?,
-                                tags: __fal::required(f2, "tags")?,
-                                lyrics: __fal::required(f3, "lyrics")?,
-                            })
+                            match (f0, f1, f2, f3) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                    Ok(AceStepAudioToAudioOutput {
+                                        audio: f0,
+                                        seed: f1,
+                                        tags: f2,
+                                        lyrics: f3,
+                                    })
+                                }
+                                (None, _, _, _) => Err(__fal::missing("audio")),
+                                (_, None, _, _) => Err(__fal::missing("seed")),
+                                (_, _, None, _) => Err(__fal::missing("tags")),
+                                (_, _, _, None) => Err(__fal::missing("lyrics")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -91,34 +91,21 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "instrumental", &self.instrumental)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "number_of_steps", &self.number_of_steps)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "scheduler", &self.scheduler)?;
-                    __fal::optional_entry(&mut map, "guidance_type", &self.guidance_type)?;
-                    __fal::optional_entry(&mut map, "granularity_scale", &self.granularity_scale)?;
-                    __fal::optional_entry(&mut map, "guidance_interval", &self.guidance_interval)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "guidance_interval_decay",
-                        &self.guidance_interval_decay,
-                    )?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "minimum_guidance_scale",
-                        &self.minimum_guidance_scale,
-                    )?;
-                    __fal::optional_entry(&mut map, "tag_guidance_scale", &self.tag_guidance_scale)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "lyric_guidance_scale",
-                        &self.lyric_guidance_scale,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("instrumental", &self.instrumental);
+                    map.opt("duration", &self.duration);
+                    map.opt("number_of_steps", &self.number_of_steps);
+                    map.opt("seed", &self.seed);
+                    map.opt("scheduler", &self.scheduler);
+                    map.opt("guidance_type", &self.guidance_type);
+                    map.opt("granularity_scale", &self.granularity_scale);
+                    map.opt("guidance_interval", &self.guidance_interval);
+                    map.opt("guidance_interval_decay", &self.guidance_interval_decay);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("minimum_guidance_scale", &self.minimum_guidance_scale);
+                    map.opt("tag_guidance_scale", &self.tag_guidance_scale);
+                    map.opt("lyric_guidance_scale", &self.lyric_guidance_scale);
                     map.end()
                 }
             }
@@ -193,22 +180,27 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AceStepPromptToAudioInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                instrumental: f1,
-                                duration: f2,
-                                number_of_steps: f3,
-                                seed: f4,
-                                scheduler: f5,
-                                guidance_type: f6,
-                                granularity_scale: f7,
-                                guidance_interval: f8,
-                                guidance_interval_decay: f9,
-                                guidance_scale: f10,
-                                minimum_guidance_scale: f11,
-                                tag_guidance_scale: f12,
-                                lyric_guidance_scale: f13,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(AceStepPromptToAudioInput {
+                                        prompt: f0,
+                                        instrumental: f1,
+                                        duration: f2,
+                                        number_of_steps: f3,
+                                        seed: f4,
+                                        scheduler: f5,
+                                        guidance_type: f6,
+                                        granularity_scale: f7,
+                                        guidance_interval: f8,
+                                        guidance_interval_decay: f9,
+                                        guidance_scale: f10,
+                                        minimum_guidance_scale: f11,
+                                        tag_guidance_scale: f12,
+                                        lyric_guidance_scale: f13,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -437,12 +429,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("tags", &self.tags)?;
-                    map.serialize_entry("lyrics", &self.lyrics)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
+                    map.put("seed", &self.seed);
+                    map.put("tags", &self.tags);
+                    map.put("lyrics", &self.lyrics);
                     map.end()
                 }
             }
@@ -478,12 +469,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AceStepPromptToAudioOutput {
-                                audio: __fal::required(f0, "audio")?,
-                                seed: __fal::required(f1, "seed")?,
-                                tags: __fal::required(f2, "tags")?,
-                                lyrics: __fal::required(f3, "lyrics")?,
-                            })
+                            match (f0, f1, f2, f3) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                    Ok(AceStepPromptToAudioOutput {
+                                        audio: f0,
+                                        seed: f1,
+                                        tags: f2,
+                                        lyrics: f3,
+                                    })
+                                }
+                                (None, _, _, _) => Err(__fal::missing("audio")),
+                                (_, None, _, _) => Err(__fal::missing("seed")),
+                                (_, _, None, _) => Err(__fal::missing("tags")),
+                                (_, _, _, None) => Err(__fal::missing("lyrics")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -59,18 +59,17 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("first_text_input", &self.first_text_input)?;
-                    map.serialize_entry("second_text_input", &self.second_text_input)?;
-                    __fal::optional_entry(&mut map, "voice1", &self.voice1)?;
-                    __fal::optional_entry(&mut map, "voice2", &self.voice2)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("first_text_input", &self.first_text_input);
+                    map.put("second_text_input", &self.second_text_input);
+                    map.opt("voice1", &self.voice1);
+                    map.opt("voice2", &self.voice2);
+                    map.put("prompt", &self.prompt);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("seed", &self.seed);
+                    map.opt("acceleration", &self.acceleration);
                     map.end()
                 }
             }
@@ -133,18 +132,26 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AiAvatarMultiTextInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                first_text_input: __fal::required(f1, "first_text_input")?,
-                                second_text_input: __fal::required(f2, "second_text_input")?,
-                                voice1: f3,
-                                voice2: f4,
-                                prompt: __fal::required(f5, "prompt")?,
-                                num_frames: f6,
-                                resolution: f7,
-                                seed: f8,
-                                acceleration: f9,
-                            })
+                            match (f0, f1, f2, f5) {
+                                (Some(f0), Some(f1), Some(f2), Some(f5)) => {
+                                    Ok(AiAvatarMultiTextInput {
+                                        image_url: f0,
+                                        first_text_input: f1,
+                                        second_text_input: f2,
+                                        voice1: f3,
+                                        voice2: f4,
+                                        prompt: f5,
+                                        num_frames: f6,
+                                        resolution: f7,
+                                        seed: f8,
+                                        acceleration: f9,
+                                    })
+                                }
+                                (None, _, _, _) => Err(__fal::missing("image_url")),
+                                (_, None, _, _) => Err(__fal::missing("first_text_input")),
+                                (_, _, None, _) => Err(__fal::missing("second_text_input")),
+                                (_, _, _, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -340,10 +347,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -374,10 +380,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AiAvatarMultiTextOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(AiAvatarMultiTextOutput {
+                                        video: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -55,21 +55,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("first_audio_url", &self.first_audio_url)?;
-                    __fal::optional_entry(&mut map, "second_audio_url", &self.second_audio_url)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "use_only_first_audio",
-                        &self.use_only_first_audio,
-                    )?;
-                    __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("first_audio_url", &self.first_audio_url);
+                    map.opt("second_audio_url", &self.second_audio_url);
+                    map.put("prompt", &self.prompt);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("seed", &self.seed);
+                    map.opt("use_only_first_audio", &self.use_only_first_audio);
+                    map.opt("acceleration", &self.acceleration);
                     map.end()
                 }
             }
@@ -129,17 +124,24 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AiAvatarMultiInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                first_audio_url: __fal::required(f1, "first_audio_url")?,
-                                second_audio_url: f2,
-                                prompt: __fal::required(f3, "prompt")?,
-                                num_frames: f4,
-                                resolution: f5,
-                                seed: f6,
-                                use_only_first_audio: f7,
-                                acceleration: f8,
-                            })
+                            match (f0, f1, f3) {
+                                (Some(f0), Some(f1), Some(f3)) => {
+                                    Ok(AiAvatarMultiInput {
+                                        image_url: f0,
+                                        first_audio_url: f1,
+                                        second_audio_url: f2,
+                                        prompt: f3,
+                                        num_frames: f4,
+                                        resolution: f5,
+                                        seed: f6,
+                                        use_only_first_audio: f7,
+                                        acceleration: f8,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("image_url")),
+                                (_, None, _) => Err(__fal::missing("first_audio_url")),
+                                (_, _, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -337,10 +339,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -371,10 +372,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AiAvatarMultiOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(AiAvatarMultiOutput {
+                                        video: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -29,15 +29,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("frames", &self.frames)?;
-                    __fal::optional_entry(&mut map, "output_fps", &self.output_fps)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "recursive_interpolation_passes",
-                        &self.recursive_interpolation_passes,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("frames", &self.frames);
+                    map.opt("output_fps", &self.output_fps);
+                    map.opt("recursive_interpolation_passes", &self.recursive_interpolation_passes);
                     map.end()
                 }
             }
@@ -75,11 +70,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AmtInterpolationFrameInterpolationInput {
-                                frames: __fal::required(f0, "frames")?,
-                                output_fps: f1,
-                                recursive_interpolation_passes: f2,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(AmtInterpolationFrameInterpolationInput {
+                                        frames: f0,
+                                        output_fps: f1,
+                                        recursive_interpolation_passes: f2,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("frames")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -139,9 +139,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -169,9 +168,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AmtInterpolationFrameInterpolationOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(AmtInterpolationFrameInterpolationOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

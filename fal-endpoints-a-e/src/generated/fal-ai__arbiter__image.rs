@@ -21,10 +21,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("measurements", &self.measurements)?;
-                    map.serialize_entry("inputs", &self.inputs)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("measurements", &self.measurements);
+                    map.put("inputs", &self.inputs);
                     map.end()
                 }
             }
@@ -56,10 +55,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ArbiterImageInput {
-                                measurements: __fal::required(f0, "measurements")?,
-                                inputs: __fal::required(f1, "inputs")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(ArbiterImageInput {
+                                        measurements: f0,
+                                        inputs: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("measurements")),
+                                (_, None) => Err(__fal::missing("inputs")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -107,9 +112,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "values", &self.values)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("values", &self.values);
                     map.end()
                 }
             }
@@ -154,9 +158,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("hypothesis", &self.hypothesis)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("hypothesis", &self.hypothesis);
                     map.end()
                 }
             }
@@ -184,9 +187,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageInput {
-                                hypothesis: __fal::required(f0, "hypothesis")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(ImageInput { hypothesis: f0 }),
+                                (None,) => Err(__fal::missing("hypothesis")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -24,10 +24,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("measurements", &self.measurements)?;
-                        map.serialize_entry("inputs", &self.inputs)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("measurements", &self.measurements);
+                        map.put("inputs", &self.inputs);
                         map.end()
                     }
                 }
@@ -59,10 +58,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ArbiterImageImageInput {
-                                    measurements: __fal::required(f0, "measurements")?,
-                                    inputs: __fal::required(f1, "inputs")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(ArbiterImageImageInput {
+                                            measurements: f0,
+                                            inputs: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("measurements")),
+                                    (_, None) => Err(__fal::missing("inputs")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -110,9 +115,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "values", &self.values)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("values", &self.values);
                         map.end()
                     }
                 }
@@ -261,10 +265,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("reference", &self.reference)?;
-                        map.serialize_entry("hypothesis", &self.hypothesis)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("reference", &self.reference);
+                        map.put("hypothesis", &self.hypothesis);
                         map.end()
                     }
                 }
@@ -296,10 +299,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ReferenceImageInput {
-                                    reference: __fal::required(f0, "reference")?,
-                                    hypothesis: __fal::required(f1, "hypothesis")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(ReferenceImageInput {
+                                            reference: f0,
+                                            hypothesis: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("reference")),
+                                    (_, None) => Err(__fal::missing("hypothesis")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -23,10 +23,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("measurements", &self.measurements)?;
-                        map.serialize_entry("inputs", &self.inputs)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("measurements", &self.measurements);
+                        map.put("inputs", &self.inputs);
                         map.end()
                     }
                 }
@@ -58,10 +57,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ArbiterImageTextInput {
-                                    measurements: __fal::required(f0, "measurements")?,
-                                    inputs: __fal::required(f1, "inputs")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(ArbiterImageTextInput {
+                                            measurements: f0,
+                                            inputs: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("measurements")),
+                                    (_, None) => Err(__fal::missing("inputs")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -121,9 +126,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "values", &self.values)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("values", &self.values);
                         map.end()
                     }
                 }
@@ -172,10 +176,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("hypothesis", &self.hypothesis)?;
-                        map.serialize_entry("reference", &self.reference)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("hypothesis", &self.hypothesis);
+                        map.put("reference", &self.reference);
                         map.end()
                     }
                 }
@@ -207,10 +210,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(SemanticImageInput {
-                                    hypothesis: __fal::required(f0, "hypothesis")?,
-                                    reference: __fal::required(f1, "reference")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(SemanticImageInput {
+                                            hypothesis: f0,
+                                            reference: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("hypothesis")),
+                                    (_, None) => Err(__fal::missing("reference")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -44,19 +44,14 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("num_images", &self.num_images);
+                map.opt("seed", &self.seed);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("expand_prompt", &self.expand_prompt);
+                map.opt("sync_mode", &self.sync_mode);
                 map.end()
             }
         }
@@ -110,15 +105,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(AuraFlowInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            num_images: f1,
-                            seed: f2,
-                            guidance_scale: f3,
-                            num_inference_steps: f4,
-                            expand_prompt: f5,
-                            sync_mode: f6,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(AuraFlowInput {
+                                    prompt: f0,
+                                    num_images: f1,
+                                    seed: f2,
+                                    guidance_scale: f3,
+                                    num_inference_steps: f4,
+                                    expand_prompt: f5,
+                                    sync_mode: f6,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -230,11 +230,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("seed", &self.seed);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -268,11 +267,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(AuraFlowOutput {
-                            images: __fal::required(f0, "images")?,
-                            seed: __fal::required(f1, "seed")?,
-                            prompt: __fal::required(f2, "prompt")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(AuraFlowOutput {
+                                    images: f0,
+                                    seed: f1,
+                                    prompt: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("images")),
+                            (_, None, _) => Err(__fal::missing("seed")),
+                            (_, _, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -35,12 +35,11 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "upscale_factor", &self.upscale_factor)?;
-                __fal::optional_entry(&mut map, "overlapping_tiles", &self.overlapping_tiles)?;
-                __fal::optional_entry(&mut map, "checkpoint", &self.checkpoint)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("upscale_factor", &self.upscale_factor);
+                map.opt("overlapping_tiles", &self.overlapping_tiles);
+                map.opt("checkpoint", &self.checkpoint);
                 map.end()
             }
         }
@@ -85,12 +84,17 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(AuraSrInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            upscale_factor: f1,
-                            overlapping_tiles: f2,
-                            checkpoint: f3,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(AuraSrInput {
+                                    image_url: f0,
+                                    upscale_factor: f1,
+                                    overlapping_tiles: f2,
+                                    checkpoint: f3,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -162,10 +166,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
-                map.serialize_entry("timings", &self.timings)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
+                map.put("timings", &self.timings);
                 map.end()
             }
         }
@@ -197,10 +200,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(AuraSrOutput {
-                            image: __fal::required(f0, "image")?,
-                            timings: __fal::required(f1, "timings")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(AuraSrOutput {
+                                    image: f0,
+                                    timings: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image")),
+                            (_, None) => Err(__fal::missing("timings")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

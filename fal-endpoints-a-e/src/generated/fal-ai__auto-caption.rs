@@ -46,16 +46,15 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                __fal::optional_entry(&mut map, "txt_color", &self.txt_color)?;
-                __fal::optional_entry(&mut map, "txt_font", &self.txt_font)?;
-                __fal::optional_entry(&mut map, "font_size", &self.font_size)?;
-                __fal::optional_entry(&mut map, "stroke_width", &self.stroke_width)?;
-                __fal::optional_entry(&mut map, "left_align", &self.left_align)?;
-                __fal::optional_entry(&mut map, "top_align", &self.top_align)?;
-                __fal::optional_entry(&mut map, "refresh_interval", &self.refresh_interval)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
+                map.opt("txt_color", &self.txt_color);
+                map.opt("txt_font", &self.txt_font);
+                map.opt("font_size", &self.font_size);
+                map.opt("stroke_width", &self.stroke_width);
+                map.opt("left_align", &self.left_align);
+                map.opt("top_align", &self.top_align);
+                map.opt("refresh_interval", &self.refresh_interval);
                 map.end()
             }
         }
@@ -112,16 +111,21 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(AutoCaptionInput {
-                            video_url: __fal::required(f0, "video_url")?,
-                            txt_color: f1,
-                            txt_font: f2,
-                            font_size: f3,
-                            stroke_width: f4,
-                            left_align: f5,
-                            top_align: f6,
-                            refresh_interval: f7,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(AutoCaptionInput {
+                                    video_url: f0,
+                                    txt_color: f1,
+                                    txt_font: f2,
+                                    font_size: f3,
+                                    stroke_width: f4,
+                                    left_align: f5,
+                                    top_align: f6,
+                                    refresh_interval: f7,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("video_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -230,9 +234,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
                 map.end()
             }
         }
@@ -260,9 +263,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(AutoCaptionOutput {
-                            video_url: __fal::required(f0, "video_url")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(AutoCaptionOutput { video_url: f0 }),
+                            (None,) => Err(__fal::missing("video_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

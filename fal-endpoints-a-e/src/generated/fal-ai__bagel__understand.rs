@@ -27,11 +27,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("prompt", &self.prompt);
+                    map.opt("seed", &self.seed);
                     map.end()
                 }
             }
@@ -65,11 +64,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(BagelUnderstandInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                                seed: f2,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(BagelUnderstandInput {
+                                        image_url: f0,
+                                        prompt: f1,
+                                        seed: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -129,12 +134,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("text", &self.text)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("timings", &self.timings)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("text", &self.text);
+                    map.put("seed", &self.seed);
+                    map.put("prompt", &self.prompt);
+                    map.put("timings", &self.timings);
                     map.end()
                 }
             }
@@ -170,12 +174,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(BagelUnderstandOutput {
-                                text: __fal::required(f0, "text")?,
-                                seed: __fal::required(f1, "seed")?,
-                                prompt: __fal::required(f2, "prompt")?,
-                                timings: __fal::required(f3, "timings")?,
-                            })
+                            match (f0, f1, f2, f3) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                    Ok(BagelUnderstandOutput {
+                                        text: f0,
+                                        seed: f1,
+                                        prompt: f2,
+                                        timings: f3,
+                                    })
+                                }
+                                (None, _, _, _) => Err(__fal::missing("text")),
+                                (_, None, _, _) => Err(__fal::missing("seed")),
+                                (_, _, None, _) => Err(__fal::missing("prompt")),
+                                (_, _, _, None) => Err(__fal::missing("timings")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -27,10 +27,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_url", &self.image_url);
+                        map.opt("sync_mode", &self.sync_mode);
                         map.end()
                     }
                 }
@@ -62,10 +61,15 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(BriaBackgroundRemoveInput {
-                                    image_url: __fal::required(f0, "image_url")?,
-                                    sync_mode: f1,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(BriaBackgroundRemoveInput {
+                                            image_url: f0,
+                                            sync_mode: f1,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -112,9 +116,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image", &self.image)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image", &self.image);
                         map.end()
                     }
                 }
@@ -142,9 +145,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(BriaBackgroundRemoveOutput {
-                                    image: __fal::required(f0, "image")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(BriaBackgroundRemoveOutput {
+                                            image: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

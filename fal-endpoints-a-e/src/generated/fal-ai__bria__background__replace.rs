@@ -55,17 +55,16 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "ref_image_url", &self.ref_image_url)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "refine_prompt", &self.refine_prompt)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "fast", &self.fast)?;
-                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_url", &self.image_url);
+                        map.opt("ref_image_url", &self.ref_image_url);
+                        map.opt("prompt", &self.prompt);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("refine_prompt", &self.refine_prompt);
+                        map.opt("seed", &self.seed);
+                        map.opt("fast", &self.fast);
+                        map.opt("num_images", &self.num_images);
+                        map.opt("sync_mode", &self.sync_mode);
                         map.end()
                     }
                 }
@@ -125,17 +124,22 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(BriaBackgroundReplaceInput {
-                                    image_url: __fal::required(f0, "image_url")?,
-                                    ref_image_url: f1,
-                                    prompt: f2,
-                                    negative_prompt: f3,
-                                    refine_prompt: f4,
-                                    seed: f5,
-                                    fast: f6,
-                                    num_images: f7,
-                                    sync_mode: f8,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(BriaBackgroundReplaceInput {
+                                            image_url: f0,
+                                            ref_image_url: f1,
+                                            prompt: f2,
+                                            negative_prompt: f3,
+                                            refine_prompt: f4,
+                                            seed: f5,
+                                            fast: f6,
+                                            num_images: f7,
+                                            sync_mode: f8,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -258,10 +262,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -292,10 +295,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(BriaBackgroundReplaceOutput {
-                                    images: __fal::required(f0, "images")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(BriaBackgroundReplaceOutput {
+                                            images: f0,
+                                            seed: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("images")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

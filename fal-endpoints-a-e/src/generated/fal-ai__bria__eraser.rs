@@ -37,13 +37,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("mask_url", &self.mask_url)?;
-                    __fal::optional_entry(&mut map, "mask_type", &self.mask_type)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "preserve_alpha", &self.preserve_alpha)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("mask_url", &self.mask_url);
+                    map.opt("mask_type", &self.mask_type);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("preserve_alpha", &self.preserve_alpha);
                     map.end()
                 }
             }
@@ -91,13 +90,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(BriaEraserInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                mask_url: __fal::required(f1, "mask_url")?,
-                                mask_type: f2,
-                                sync_mode: f3,
-                                preserve_alpha: f4,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(BriaEraserInput {
+                                        image_url: f0,
+                                        mask_url: f1,
+                                        mask_type: f2,
+                                        sync_mode: f3,
+                                        preserve_alpha: f4,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("mask_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -164,9 +169,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
                     map.end()
                 }
             }
@@ -194,9 +198,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(BriaEraserOutput {
-                                image: __fal::required(f0, "image")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(BriaEraserOutput { image: f0 }),
+                                (None,) => Err(__fal::missing("image")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -49,25 +49,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("canvas_size", &self.canvas_size)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "original_image_size",
-                        &self.original_image_size,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "original_image_location",
-                        &self.original_image_location,
-                    )?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("canvas_size", &self.canvas_size);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("original_image_size", &self.original_image_size);
+                    map.opt("original_image_location", &self.original_image_location);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("seed", &self.seed);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("sync_mode", &self.sync_mode);
                     map.end()
                 }
             }
@@ -127,17 +118,23 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(BriaExpandInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                canvas_size: __fal::required(f1, "canvas_size")?,
-                                aspect_ratio: f2,
-                                original_image_size: f3,
-                                original_image_location: f4,
-                                prompt: f5,
-                                seed: f6,
-                                negative_prompt: f7,
-                                sync_mode: f8,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(BriaExpandInput {
+                                        image_url: f0,
+                                        canvas_size: f1,
+                                        aspect_ratio: f2,
+                                        original_image_size: f3,
+                                        original_image_location: f4,
+                                        prompt: f5,
+                                        seed: f6,
+                                        negative_prompt: f7,
+                                        sync_mode: f8,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("canvas_size")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -367,10 +364,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -401,10 +397,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(BriaExpandOutput {
-                                image: __fal::required(f0, "image")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(BriaExpandOutput {
+                                        image: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -65,28 +65,19 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "scene_description", &self.scene_description)?;
-                    __fal::optional_entry(&mut map, "ref_image_url", &self.ref_image_url)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "optimize_description",
-                        &self.optimize_description,
-                    )?;
-                    __fal::optional_entry(&mut map, "num_results", &self.num_results)?;
-                    __fal::optional_entry(&mut map, "fast", &self.fast)?;
-                    __fal::optional_entry(&mut map, "placement_type", &self.placement_type)?;
-                    __fal::optional_entry(&mut map, "original_quality", &self.original_quality)?;
-                    __fal::optional_entry(&mut map, "shot_size", &self.shot_size)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "manual_placement_selection",
-                        &self.manual_placement_selection,
-                    )?;
-                    __fal::optional_entry(&mut map, "padding_values", &self.padding_values)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("scene_description", &self.scene_description);
+                    map.opt("ref_image_url", &self.ref_image_url);
+                    map.opt("optimize_description", &self.optimize_description);
+                    map.opt("num_results", &self.num_results);
+                    map.opt("fast", &self.fast);
+                    map.opt("placement_type", &self.placement_type);
+                    map.opt("original_quality", &self.original_quality);
+                    map.opt("shot_size", &self.shot_size);
+                    map.opt("manual_placement_selection", &self.manual_placement_selection);
+                    map.opt("padding_values", &self.padding_values);
+                    map.opt("sync_mode", &self.sync_mode);
                     map.end()
                 }
             }
@@ -155,20 +146,25 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(BriaProductShotInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                scene_description: f1,
-                                ref_image_url: f2,
-                                optimize_description: f3,
-                                num_results: f4,
-                                fast: f5,
-                                placement_type: f6,
-                                original_quality: f7,
-                                shot_size: f8,
-                                manual_placement_selection: f9,
-                                padding_values: f10,
-                                sync_mode: f11,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(BriaProductShotInput {
+                                        image_url: f0,
+                                        scene_description: f1,
+                                        ref_image_url: f2,
+                                        optimize_description: f3,
+                                        num_results: f4,
+                                        fast: f5,
+                                        placement_type: f6,
+                                        original_quality: f7,
+                                        shot_size: f8,
+                                        manual_placement_selection: f9,
+                                        padding_values: f10,
+                                        sync_mode: f11,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -314,9 +310,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -344,9 +339,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(BriaProductShotOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(BriaProductShotOutput {
+                                        images: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -51,28 +51,15 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "structure_image_url",
-                        &self.structure_image_url,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "structure_ref_influence",
-                        &self.structure_ref_influence,
-                    )?;
-                    __fal::optional_entry(&mut map, "num_results", &self.num_results)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "fast", &self.fast)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("structure_image_url", &self.structure_image_url);
+                    map.opt("structure_ref_influence", &self.structure_ref_influence);
+                    map.opt("num_results", &self.num_results);
+                    map.opt("seed", &self.seed);
+                    map.opt("fast", &self.fast);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("sync_mode", &self.sync_mode);
                     map.end()
                 }
             }
@@ -129,16 +116,21 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(BriaReimagineInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                structure_image_url: f1,
-                                structure_ref_influence: f2,
-                                num_results: f3,
-                                seed: f4,
-                                fast: f5,
-                                num_inference_steps: f6,
-                                sync_mode: f7,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(BriaReimagineInput {
+                                        prompt: f0,
+                                        structure_image_url: f1,
+                                        structure_ref_influence: f2,
+                                        num_results: f3,
+                                        seed: f4,
+                                        fast: f5,
+                                        num_inference_steps: f6,
+                                        sync_mode: f7,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -262,10 +254,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -296,10 +287,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(BriaReimagineOutput {
-                                images: __fal::required(f0, "images")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(BriaReimagineOutput {
+                                        images: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("images")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

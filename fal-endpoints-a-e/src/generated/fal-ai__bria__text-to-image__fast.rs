@@ -63,23 +63,18 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "num_inference_steps",
-                            &self.num_inference_steps,
-                        )?;
-                        __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                        __fal::optional_entry(&mut map, "prompt_enhancement", &self.prompt_enhancement)?;
-                        __fal::optional_entry(&mut map, "medium", &self.medium)?;
-                        __fal::optional_entry(&mut map, "guidance", &self.guidance)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("num_images", &self.num_images);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("seed", &self.seed);
+                        map.opt("num_inference_steps", &self.num_inference_steps);
+                        map.opt("guidance_scale", &self.guidance_scale);
+                        map.opt("prompt_enhancement", &self.prompt_enhancement);
+                        map.opt("medium", &self.medium);
+                        map.opt("guidance", &self.guidance);
+                        map.opt("sync_mode", &self.sync_mode);
                         map.end()
                     }
                 }
@@ -145,19 +140,24 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(BriaTextToImageFastInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    negative_prompt: f1,
-                                    num_images: f2,
-                                    aspect_ratio: f3,
-                                    seed: f4,
-                                    num_inference_steps: f5,
-                                    guidance_scale: f6,
-                                    prompt_enhancement: f7,
-                                    medium: f8,
-                                    guidance: f9,
-                                    sync_mode: f10,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(BriaTextToImageFastInput {
+                                            prompt: f0,
+                                            negative_prompt: f1,
+                                            num_images: f2,
+                                            aspect_ratio: f3,
+                                            seed: f4,
+                                            num_inference_steps: f5,
+                                            guidance_scale: f6,
+                                            prompt_enhancement: f7,
+                                            medium: f8,
+                                            guidance: f9,
+                                            sync_mode: f10,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -437,10 +437,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -471,10 +470,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(BriaTextToImageFastOutput {
-                                    images: __fal::required(f0, "images")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(BriaTextToImageFastOutput {
+                                            images: f0,
+                                            seed: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("images")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -498,11 +503,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "method", &self.method)?;
-                        __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_url", &self.image_url);
+                        map.opt("method", &self.method);
+                        map.opt("scale", &self.scale);
                         map.end()
                     }
                 }
@@ -536,11 +540,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(GuidanceInput {
-                                    image_url: __fal::required(f0, "image_url")?,
-                                    method: f1,
-                                    scale: f2,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(GuidanceInput {
+                                            image_url: f0,
+                                            method: f1,
+                                            scale: f2,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

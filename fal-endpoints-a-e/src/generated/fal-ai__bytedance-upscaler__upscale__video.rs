@@ -45,15 +45,14 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video_url", &self.video_url)?;
-                        __fal::optional_entry(&mut map, "target_resolution", &self.target_resolution)?;
-                        __fal::optional_entry(&mut map, "target_fps", &self.target_fps)?;
-                        __fal::optional_entry(&mut map, "enhancement_preset", &self.enhancement_preset)?;
-                        __fal::optional_entry(&mut map, "enhancement_tier", &self.enhancement_tier)?;
-                        __fal::optional_entry(&mut map, "scale_ratio", &self.scale_ratio)?;
-                        __fal::optional_entry(&mut map, "fidelity", &self.fidelity)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video_url", &self.video_url);
+                        map.opt("target_resolution", &self.target_resolution);
+                        map.opt("target_fps", &self.target_fps);
+                        map.opt("enhancement_preset", &self.enhancement_preset);
+                        map.opt("enhancement_tier", &self.enhancement_tier);
+                        map.opt("scale_ratio", &self.scale_ratio);
+                        map.opt("fidelity", &self.fidelity);
                         map.end()
                     }
                 }
@@ -107,15 +106,20 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(BytedanceUpscalerUpscaleVideoInput {
-                                    video_url: __fal::required(f0, "video_url")?,
-                                    target_resolution: f1,
-                                    target_fps: f2,
-                                    enhancement_preset: f3,
-                                    enhancement_tier: f4,
-                                    scale_ratio: f5,
-                                    fidelity: f6,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(BytedanceUpscalerUpscaleVideoInput {
+                                            video_url: f0,
+                                            target_resolution: f1,
+                                            target_fps: f2,
+                                            enhancement_preset: f3,
+                                            enhancement_tier: f4,
+                                            scale_ratio: f5,
+                                            fidelity: f6,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -220,10 +224,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
-                        map.serialize_entry("duration", &self.duration)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
+                        map.put("duration", &self.duration);
                         map.end()
                     }
                 }
@@ -255,10 +258,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(BytedanceUpscalerUpscaleVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                    duration: __fal::required(f1, "duration")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(BytedanceUpscalerUpscaleVideoOutput {
+                                            video: f0,
+                                            duration: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("video")),
+                                    (_, None) => Err(__fal::missing("duration")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

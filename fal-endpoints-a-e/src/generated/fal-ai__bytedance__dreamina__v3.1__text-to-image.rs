@@ -44,14 +44,13 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                            __fal::optional_entry(&mut map, "enhance_prompt", &self.enhance_prompt)?;
-                            __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("image_size", &self.image_size);
+                            map.opt("enhance_prompt", &self.enhance_prompt);
+                            map.opt("num_images", &self.num_images);
+                            map.opt("seed", &self.seed);
+                            map.opt("sync_mode", &self.sync_mode);
                             map.end()
                         }
                     }
@@ -102,14 +101,19 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(BytedanceDreaminaV31TextToImageInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        image_size: f1,
-                                        enhance_prompt: f2,
-                                        num_images: f3,
-                                        seed: f4,
-                                        sync_mode: f5,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(BytedanceDreaminaV31TextToImageInput {
+                                                prompt: f0,
+                                                image_size: f1,
+                                                enhance_prompt: f2,
+                                                num_images: f3,
+                                                seed: f4,
+                                                sync_mode: f5,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -197,10 +201,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("images", &self.images)?;
-                            map.serialize_entry("seed", &self.seed)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("images", &self.images);
+                            map.put("seed", &self.seed);
                             map.end()
                         }
                     }
@@ -231,10 +234,16 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(BytedanceDreaminaV31TextToImageOutput {
-                                        images: __fal::required(f0, "images")?,
-                                        seed: __fal::required(f1, "seed")?,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(BytedanceDreaminaV31TextToImageOutput {
+                                                images: f0,
+                                                seed: f1,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("images")),
+                                        (_, None) => Err(__fal::missing("seed")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -259,10 +268,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "width", &self.width)?;
-                            __fal::optional_entry(&mut map, "height", &self.height)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("width", &self.width);
+                            map.opt("height", &self.height);
                             map.end()
                         }
                     }

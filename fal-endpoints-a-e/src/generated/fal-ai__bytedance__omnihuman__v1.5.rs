@@ -39,14 +39,13 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "mask_url", &self.mask_url)?;
-                        map.serialize_entry("audio_url", &self.audio_url)?;
-                        __fal::optional_entry(&mut map, "turbo_mode", &self.turbo_mode)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("prompt", &self.prompt);
+                        map.put("image_url", &self.image_url);
+                        map.opt("mask_url", &self.mask_url);
+                        map.put("audio_url", &self.audio_url);
+                        map.opt("turbo_mode", &self.turbo_mode);
+                        map.opt("resolution", &self.resolution);
                         map.end()
                     }
                 }
@@ -97,14 +96,20 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(BytedanceOmnihumanV15Input {
-                                    prompt: f0,
-                                    image_url: __fal::required(f1, "image_url")?,
-                                    mask_url: f2,
-                                    audio_url: __fal::required(f3, "audio_url")?,
-                                    turbo_mode: f4,
-                                    resolution: f5,
-                                })
+                                match (f1, f3) {
+                                    (Some(f1), Some(f3)) => {
+                                        Ok(BytedanceOmnihumanV15Input {
+                                            prompt: f0,
+                                            image_url: f1,
+                                            mask_url: f2,
+                                            audio_url: f3,
+                                            turbo_mode: f4,
+                                            resolution: f5,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("image_url")),
+                                    (_, None) => Err(__fal::missing("audio_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -179,10 +184,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
-                        map.serialize_entry("duration", &self.duration)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
+                        map.put("duration", &self.duration);
                         map.end()
                     }
                 }
@@ -214,10 +218,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(BytedanceOmnihumanV15Output {
-                                    video: __fal::required(f0, "video")?,
-                                    duration: __fal::required(f1, "duration")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(BytedanceOmnihumanV15Output {
+                                            video: f0,
+                                            duration: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("video")),
+                                    (_, None) => Err(__fal::missing("duration")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -56,22 +56,17 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
-                            __fal::optional_entry(&mut map, "video_urls", &self.video_urls)?;
-                            __fal::optional_entry(&mut map, "system_prompt", &self.system_prompt)?;
-                            __fal::optional_entry(&mut map, "messages", &self.messages)?;
-                            __fal::optional_entry(&mut map, "thinking", &self.thinking)?;
-                            __fal::optional_entry(&mut map, "reasoning_effort", &self.reasoning_effort)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "max_completion_tokens",
-                                &self.max_completion_tokens,
-                            )?;
-                            __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                            __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("image_urls", &self.image_urls);
+                            map.opt("video_urls", &self.video_urls);
+                            map.opt("system_prompt", &self.system_prompt);
+                            map.opt("messages", &self.messages);
+                            map.opt("thinking", &self.thinking);
+                            map.opt("reasoning_effort", &self.reasoning_effort);
+                            map.opt("max_completion_tokens", &self.max_completion_tokens);
+                            map.opt("temperature", &self.temperature);
+                            map.opt("top_p", &self.top_p);
                             map.end()
                         }
                     }
@@ -134,18 +129,23 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(BytedanceSeedV2MiniInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        image_urls: f1,
-                                        video_urls: f2,
-                                        system_prompt: f3,
-                                        messages: f4,
-                                        thinking: f5,
-                                        reasoning_effort: f6,
-                                        max_completion_tokens: f7,
-                                        temperature: f8,
-                                        top_p: f9,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(BytedanceSeedV2MiniInput {
+                                                prompt: f0,
+                                                image_urls: f1,
+                                                video_urls: f2,
+                                                system_prompt: f3,
+                                                messages: f4,
+                                                thinking: f5,
+                                                reasoning_effort: f6,
+                                                max_completion_tokens: f7,
+                                                temperature: f8,
+                                                top_p: f9,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -294,11 +294,10 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("output", &self.output)?;
-                            __fal::optional_entry(&mut map, "reasoning_content", &self.reasoning_content)?;
-                            map.serialize_entry("messages", &self.messages)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("output", &self.output);
+                            map.opt("reasoning_content", &self.reasoning_content);
+                            map.put("messages", &self.messages);
                             map.end()
                         }
                     }
@@ -334,11 +333,17 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(BytedanceSeedV2MiniOutput {
-                                        output: __fal::required(f0, "output")?,
-                                        reasoning_content: f1,
-                                        messages: __fal::required(f2, "messages")?,
-                                    })
+                                    match (f0, f2) {
+                                        (Some(f0), Some(f2)) => {
+                                            Ok(BytedanceSeedV2MiniOutput {
+                                                output: f0,
+                                                reasoning_content: f1,
+                                                messages: f2,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("output")),
+                                        (_, None) => Err(__fal::missing("messages")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -617,10 +622,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("role", &self.role)?;
-                            map.serialize_entry("content", &self.content)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("role", &self.role);
+                            map.put("content", &self.content);
                             map.end()
                         }
                     }
@@ -652,10 +656,16 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(Seed2MiniMessage {
-                                        role: __fal::required(f0, "role")?,
-                                        content: __fal::required(f1, "content")?,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(Seed2MiniMessage {
+                                                role: f0,
+                                                content: f1,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("role")),
+                                        (_, None) => Err(__fal::missing("content")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -60,22 +60,17 @@ pub mod fal_ai {
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                use __fal::serde::ser::SerializeMap as _;
-                                let mut map = serializer.serialize_map(None)?;
-                                map.serialize_entry("prompt", &self.prompt)?;
-                                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                                __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                                __fal::optional_entry(&mut map, "camera_fixed", &self.camera_fixed)?;
-                                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                                __fal::optional_entry(
-                                    &mut map,
-                                    "enable_safety_checker",
-                                    &self.enable_safety_checker,
-                                )?;
-                                __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                                map.serialize_entry("image_url", &self.image_url)?;
-                                __fal::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
+                                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                                map.put("prompt", &self.prompt);
+                                map.opt("aspect_ratio", &self.aspect_ratio);
+                                map.opt("resolution", &self.resolution);
+                                map.opt("duration", &self.duration);
+                                map.opt("camera_fixed", &self.camera_fixed);
+                                map.opt("seed", &self.seed);
+                                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                                map.opt("generate_audio", &self.generate_audio);
+                                map.put("image_url", &self.image_url);
+                                map.opt("end_image_url", &self.end_image_url);
                                 map.end()
                             }
                         }
@@ -138,18 +133,24 @@ pub mod fal_ai {
                                                 _ => __fal::skip(&mut map),
                                             }?;
                                         }
-                                        Ok(BytedanceSeedanceV15ProImageToVideoInput {
-                                            prompt: __fal::required(f0, "prompt")?,
-                                            aspect_ratio: f1,
-                                            resolution: f2,
-                                            duration: f3,
-                                            camera_fixed: f4,
-                                            seed: f5,
-                                            enable_safety_checker: f6,
-                                            generate_audio: f7,
-                                            image_url: __fal::required(f8, "image_url")?,
-                                            end_image_url: f9,
-                                        })
+                                        match (f0, f8) {
+                                            (Some(f0), Some(f8)) => {
+                                                Ok(BytedanceSeedanceV15ProImageToVideoInput {
+                                                    prompt: f0,
+                                                    aspect_ratio: f1,
+                                                    resolution: f2,
+                                                    duration: f3,
+                                                    camera_fixed: f4,
+                                                    seed: f5,
+                                                    enable_safety_checker: f6,
+                                                    generate_audio: f7,
+                                                    image_url: f8,
+                                                    end_image_url: f9,
+                                                })
+                                            }
+                                            (None, _) => Err(__fal::missing("prompt")),
+                                            (_, None) => Err(__fal::missing("image_url")),
+                                        }
                                     }
                                 }
                                 deserializer.deserialize_map(FalVisitor)
@@ -368,10 +369,9 @@ pub mod fal_ai {
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                use __fal::serde::ser::SerializeMap as _;
-                                let mut map = serializer.serialize_map(None)?;
-                                map.serialize_entry("video", &self.video)?;
-                                map.serialize_entry("seed", &self.seed)?;
+                                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                                map.put("video", &self.video);
+                                map.put("seed", &self.seed);
                                 map.end()
                             }
                         }
@@ -402,10 +402,16 @@ pub mod fal_ai {
                                                 _ => __fal::skip(&mut map),
                                             }?;
                                         }
-                                        Ok(BytedanceSeedanceV15ProImageToVideoOutput {
-                                            video: __fal::required(f0, "video")?,
-                                            seed: __fal::required(f1, "seed")?,
-                                        })
+                                        match (f0, f1) {
+                                            (Some(f0), Some(f1)) => {
+                                                Ok(BytedanceSeedanceV15ProImageToVideoOutput {
+                                                    video: f0,
+                                                    seed: f1,
+                                                })
+                                            }
+                                            (None, _) => Err(__fal::missing("video")),
+                                            (_, None) => Err(__fal::missing("seed")),
+                                        }
                                     }
                                 }
                                 deserializer.deserialize_map(FalVisitor)

@@ -58,21 +58,16 @@ pub mod fal_ai {
                                     &self,
                                     serializer: S,
                                 ) -> Result<S::Ok, S::Error> {
-                                    use __fal::serde::ser::SerializeMap as _;
-                                    let mut map = serializer.serialize_map(None)?;
-                                    map.serialize_entry("prompt", &self.prompt)?;
-                                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                                    __fal::optional_entry(&mut map, "camera_fixed", &self.camera_fixed)?;
-                                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                                    __fal::optional_entry(
-                                        &mut map,
-                                        "enable_safety_checker",
-                                        &self.enable_safety_checker,
-                                    )?;
-                                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                                    map.serialize_entry("image_url", &self.image_url)?;
+                                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                                    map.put("prompt", &self.prompt);
+                                    map.opt("aspect_ratio", &self.aspect_ratio);
+                                    map.opt("resolution", &self.resolution);
+                                    map.opt("duration", &self.duration);
+                                    map.opt("camera_fixed", &self.camera_fixed);
+                                    map.opt("seed", &self.seed);
+                                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                                    map.opt("num_frames", &self.num_frames);
+                                    map.put("image_url", &self.image_url);
                                     map.end()
                                 }
                             }
@@ -133,17 +128,23 @@ pub mod fal_ai {
                                                     _ => __fal::skip(&mut map),
                                                 }?;
                                             }
-                                            Ok(BytedanceSeedanceV1ProFastImageToVideoInput {
-                                                prompt: __fal::required(f0, "prompt")?,
-                                                aspect_ratio: f1,
-                                                resolution: f2,
-                                                duration: f3,
-                                                camera_fixed: f4,
-                                                seed: f5,
-                                                enable_safety_checker: f6,
-                                                num_frames: f7,
-                                                image_url: __fal::required(f8, "image_url")?,
-                                            })
+                                            match (f0, f8) {
+                                                (Some(f0), Some(f8)) => {
+                                                    Ok(BytedanceSeedanceV1ProFastImageToVideoInput {
+                                                        prompt: f0,
+                                                        aspect_ratio: f1,
+                                                        resolution: f2,
+                                                        duration: f3,
+                                                        camera_fixed: f4,
+                                                        seed: f5,
+                                                        enable_safety_checker: f6,
+                                                        num_frames: f7,
+                                                        image_url: f8,
+                                                    })
+                                                }
+                                                (None, _) => Err(__fal::missing("prompt")),
+                                                (_, None) => Err(__fal::missing("image_url")),
+                                            }
                                         }
                                     }
                                     deserializer.deserialize_map(FalVisitor)
@@ -362,10 +363,9 @@ pub mod fal_ai {
                                     &self,
                                     serializer: S,
                                 ) -> Result<S::Ok, S::Error> {
-                                    use __fal::serde::ser::SerializeMap as _;
-                                    let mut map = serializer.serialize_map(None)?;
-                                    map.serialize_entry("video", &self.video)?;
-                                    map.serialize_entry("seed", &self.seed)?;
+                                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                                    map.put("video", &self.video);
+                                    map.put("seed", &self.seed);
                                     map.end()
                                 }
                             }
@@ -397,10 +397,16 @@ pub mod fal_ai {
                                                     _ => __fal::skip(&mut map),
                                                 }?;
                                             }
-                                            Ok(BytedanceSeedanceV1ProFastImageToVideoOutput {
-                                                video: __fal::required(f0, "video")?,
-                                                seed: __fal::required(f1, "seed")?,
-                                            })
+                                            match (f0, f1) {
+                                                (Some(f0), Some(f1)) => {
+                                                    Ok(BytedanceSeedanceV1ProFastImageToVideoOutput {
+                                                        video: f0,
+                                                        seed: f1,
+                                                    })
+                                                }
+                                                (None, _) => Err(__fal::missing("video")),
+                                                (_, None) => Err(__fal::missing("seed")),
+                                            }
                                         }
                                     }
                                     deserializer.deserialize_map(FalVisitor)

@@ -36,12 +36,11 @@ pub mod fal_ai {
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                use __fal::serde::ser::SerializeMap as _;
-                                let mut map = serializer.serialize_map(None)?;
-                                map.serialize_entry("image_url", &self.image_url)?;
-                                map.serialize_entry("prompt", &self.prompt)?;
-                                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                                __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                                map.put("image_url", &self.image_url);
+                                map.put("prompt", &self.prompt);
+                                map.opt("aspect_ratio", &self.aspect_ratio);
+                                map.opt("duration", &self.duration);
                                 map.end()
                             }
                         }
@@ -79,12 +78,18 @@ pub mod fal_ai {
                                                 _ => __fal::skip(&mut map),
                                             }?;
                                         }
-                                        Ok(ByteDanceSeedanceV1ProImageToVideoInput {
-                                            image_url: __fal::required(f0, "image_url")?,
-                                            prompt: __fal::required(f1, "prompt")?,
-                                            aspect_ratio: f2,
-                                            duration: f3,
-                                        })
+                                        match (f0, f1) {
+                                            (Some(f0), Some(f1)) => {
+                                                Ok(ByteDanceSeedanceV1ProImageToVideoInput {
+                                                    image_url: f0,
+                                                    prompt: f1,
+                                                    aspect_ratio: f2,
+                                                    duration: f3,
+                                                })
+                                            }
+                                            (None, _) => Err(__fal::missing("image_url")),
+                                            (_, None) => Err(__fal::missing("prompt")),
+                                        }
                                     }
                                 }
                                 deserializer.deserialize_map(FalVisitor)
@@ -264,10 +269,9 @@ pub mod fal_ai {
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                use __fal::serde::ser::SerializeMap as _;
-                                let mut map = serializer.serialize_map(None)?;
-                                map.serialize_entry("video", &self.video)?;
-                                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                                map.put("video", &self.video);
+                                map.opt("seed", &self.seed);
                                 map.end()
                             }
                         }
@@ -298,10 +302,15 @@ pub mod fal_ai {
                                                 _ => __fal::skip(&mut map),
                                             }?;
                                         }
-                                        Ok(ByteDanceSeedanceV1ProImageToVideoOutput {
-                                            video: __fal::required(f0, "video")?,
-                                            seed: f1,
-                                        })
+                                        match (f0,) {
+                                            (Some(f0),) => {
+                                                Ok(ByteDanceSeedanceV1ProImageToVideoOutput {
+                                                    video: f0,
+                                                    seed: f1,
+                                                })
+                                            }
+                                            (None,) => Err(__fal::missing("video")),
+                                        }
                                     }
                                 }
                                 deserializer.deserialize_map(FalVisitor)

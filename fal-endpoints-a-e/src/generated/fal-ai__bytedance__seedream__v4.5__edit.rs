@@ -53,20 +53,15 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                            __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                            __fal::optional_entry(&mut map, "max_images", &self.max_images)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_safety_checker",
-                                &self.enable_safety_checker,
-                            )?;
-                            map.serialize_entry("image_urls", &self.image_urls)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("image_size", &self.image_size);
+                            map.opt("num_images", &self.num_images);
+                            map.opt("max_images", &self.max_images);
+                            map.opt("seed", &self.seed);
+                            map.opt("sync_mode", &self.sync_mode);
+                            map.opt("enable_safety_checker", &self.enable_safety_checker);
+                            map.put("image_urls", &self.image_urls);
                             map.end()
                         }
                     }
@@ -123,16 +118,22 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(BytedanceSeedreamV45EditInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        image_size: f1,
-                                        num_images: f2,
-                                        max_images: f3,
-                                        seed: f4,
-                                        sync_mode: f5,
-                                        enable_safety_checker: f6,
-                                        image_urls: __fal::required(f7, "image_urls")?,
-                                    })
+                                    match (f0, f7) {
+                                        (Some(f0), Some(f7)) => {
+                                            Ok(BytedanceSeedreamV45EditInput {
+                                                prompt: f0,
+                                                image_size: f1,
+                                                num_images: f2,
+                                                max_images: f3,
+                                                seed: f4,
+                                                sync_mode: f5,
+                                                enable_safety_checker: f6,
+                                                image_urls: f7,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("prompt")),
+                                        (_, None) => Err(__fal::missing("image_urls")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -238,9 +239,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("images", &self.images)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("images", &self.images);
                             map.end()
                         }
                     }
@@ -268,9 +268,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(BytedanceSeedreamV45EditOutput {
-                                        images: __fal::required(f0, "images")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(BytedanceSeedreamV45EditOutput {
+                                                images: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("images")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -295,10 +300,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "width", &self.width)?;
-                            __fal::optional_entry(&mut map, "height", &self.height)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("width", &self.width);
+                            map.opt("height", &self.height);
                             map.end()
                         }
                     }

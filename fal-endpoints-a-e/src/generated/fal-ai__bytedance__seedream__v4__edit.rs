@@ -57,25 +57,16 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                            __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                            __fal::optional_entry(&mut map, "max_images", &self.max_images)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_safety_checker",
-                                &self.enable_safety_checker,
-                            )?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enhance_prompt_mode",
-                                &self.enhance_prompt_mode,
-                            )?;
-                            map.serialize_entry("image_urls", &self.image_urls)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("image_size", &self.image_size);
+                            map.opt("num_images", &self.num_images);
+                            map.opt("max_images", &self.max_images);
+                            map.opt("seed", &self.seed);
+                            map.opt("sync_mode", &self.sync_mode);
+                            map.opt("enable_safety_checker", &self.enable_safety_checker);
+                            map.opt("enhance_prompt_mode", &self.enhance_prompt_mode);
+                            map.put("image_urls", &self.image_urls);
                             map.end()
                         }
                     }
@@ -135,17 +126,23 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(BytedanceSeedreamV4EditInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        image_size: f1,
-                                        num_images: f2,
-                                        max_images: f3,
-                                        seed: f4,
-                                        sync_mode: f5,
-                                        enable_safety_checker: f6,
-                                        enhance_prompt_mode: f7,
-                                        image_urls: __fal::required(f8, "image_urls")?,
-                                    })
+                                    match (f0, f8) {
+                                        (Some(f0), Some(f8)) => {
+                                            Ok(BytedanceSeedreamV4EditInput {
+                                                prompt: f0,
+                                                image_size: f1,
+                                                num_images: f2,
+                                                max_images: f3,
+                                                seed: f4,
+                                                sync_mode: f5,
+                                                enable_safety_checker: f6,
+                                                enhance_prompt_mode: f7,
+                                                image_urls: f8,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("prompt")),
+                                        (_, None) => Err(__fal::missing("image_urls")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -265,10 +262,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("images", &self.images)?;
-                            map.serialize_entry("seed", &self.seed)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("images", &self.images);
+                            map.put("seed", &self.seed);
                             map.end()
                         }
                     }
@@ -299,10 +295,16 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(BytedanceSeedreamV4EditOutput {
-                                        images: __fal::required(f0, "images")?,
-                                        seed: __fal::required(f1, "seed")?,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(BytedanceSeedreamV4EditOutput {
+                                                images: f0,
+                                                seed: f1,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("images")),
+                                        (_, None) => Err(__fal::missing("seed")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -409,10 +411,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "width", &self.width)?;
-                            __fal::optional_entry(&mut map, "height", &self.height)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("width", &self.width);
+                            map.opt("height", &self.height);
                             map.end()
                         }
                     }

@@ -54,23 +54,14 @@ pub mod fal_ai {
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                use __fal::serde::ser::SerializeMap as _;
-                                let mut map = serializer.serialize_map(None)?;
-                                map.serialize_entry("prompt", &self.prompt)?;
-                                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                                __fal::optional_entry(&mut map, "max_images", &self.max_images)?;
-                                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                                __fal::optional_entry(
-                                    &mut map,
-                                    "enable_safety_checker",
-                                    &self.enable_safety_checker,
-                                )?;
-                                __fal::optional_entry(
-                                    &mut map,
-                                    "return_byteplus_urls",
-                                    &self.return_byteplus_urls,
-                                )?;
+                                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                                map.put("prompt", &self.prompt);
+                                map.opt("image_size", &self.image_size);
+                                map.opt("num_images", &self.num_images);
+                                map.opt("max_images", &self.max_images);
+                                map.opt("sync_mode", &self.sync_mode);
+                                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                                map.opt("return_byteplus_urls", &self.return_byteplus_urls);
                                 map.end()
                             }
                         }
@@ -124,15 +115,20 @@ pub mod fal_ai {
                                                 _ => __fal::skip(&mut map),
                                             }?;
                                         }
-                                        Ok(BytedanceSeedreamV5LiteTextToImageInput {
-                                            prompt: __fal::required(f0, "prompt")?,
-                                            image_size: f1,
-                                            num_images: f2,
-                                            max_images: f3,
-                                            sync_mode: f4,
-                                            enable_safety_checker: f5,
-                                            return_byteplus_urls: f6,
-                                        })
+                                        match (f0,) {
+                                            (Some(f0),) => {
+                                                Ok(BytedanceSeedreamV5LiteTextToImageInput {
+                                                    prompt: f0,
+                                                    image_size: f1,
+                                                    num_images: f2,
+                                                    max_images: f3,
+                                                    sync_mode: f4,
+                                                    enable_safety_checker: f5,
+                                                    return_byteplus_urls: f6,
+                                                })
+                                            }
+                                            (None,) => Err(__fal::missing("prompt")),
+                                        }
                                     }
                                 }
                                 deserializer.deserialize_map(FalVisitor)
@@ -241,10 +237,9 @@ pub mod fal_ai {
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                use __fal::serde::ser::SerializeMap as _;
-                                let mut map = serializer.serialize_map(None)?;
-                                map.serialize_entry("images", &self.images)?;
-                                map.serialize_entry("seed", &self.seed)?;
+                                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                                map.put("images", &self.images);
+                                map.put("seed", &self.seed);
                                 map.end()
                             }
                         }
@@ -275,10 +270,16 @@ pub mod fal_ai {
                                                 _ => __fal::skip(&mut map),
                                             }?;
                                         }
-                                        Ok(BytedanceSeedreamV5LiteTextToImageOutput {
-                                            images: __fal::required(f0, "images")?,
-                                            seed: __fal::required(f1, "seed")?,
-                                        })
+                                        match (f0, f1) {
+                                            (Some(f0), Some(f1)) => {
+                                                Ok(BytedanceSeedreamV5LiteTextToImageOutput {
+                                                    images: f0,
+                                                    seed: f1,
+                                                })
+                                            }
+                                            (None, _) => Err(__fal::missing("images")),
+                                            (_, None) => Err(__fal::missing("seed")),
+                                        }
                                     }
                                 }
                                 deserializer.deserialize_map(FalVisitor)
@@ -303,10 +304,9 @@ pub mod fal_ai {
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                use __fal::serde::ser::SerializeMap as _;
-                                let mut map = serializer.serialize_map(None)?;
-                                __fal::optional_entry(&mut map, "width", &self.width)?;
-                                __fal::optional_entry(&mut map, "height", &self.height)?;
+                                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                                map.opt("width", &self.width);
+                                map.opt("height", &self.height);
                                 map.end()
                             }
                         }

@@ -26,10 +26,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("style", &self.style)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("style", &self.style);
+                    map.put("image_url", &self.image_url);
                     map.end()
                 }
             }
@@ -61,10 +60,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(BytedanceVideoStylizeInput {
-                                style: __fal::required(f0, "style")?,
-                                image_url: __fal::required(f1, "image_url")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(BytedanceVideoStylizeInput {
+                                        style: f0,
+                                        image_url: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("style")),
+                                (_, None) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -44,23 +44,14 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(&mut map, "use_cfg_zero", &self.use_cfg_zero)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("scale", &self.scale);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("use_cfg_zero", &self.use_cfg_zero);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -114,15 +105,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(CartoonifyInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            scale: f1,
-                            guidance_scale: f2,
-                            num_inference_steps: f3,
-                            enable_safety_checker: f4,
-                            use_cfg_zero: f5,
-                            seed: f6,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(CartoonifyInput {
+                                    image_url: f0,
+                                    scale: f1,
+                                    guidance_scale: f2,
+                                    num_inference_steps: f3,
+                                    enable_safety_checker: f4,
+                                    use_cfg_zero: f5,
+                                    seed: f6,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -241,13 +237,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("timings", &self.timings)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("timings", &self.timings);
+                map.put("seed", &self.seed);
+                map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -289,13 +284,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(CartoonifyOutput {
-                            images: __fal::required(f0, "images")?,
-                            timings: __fal::required(f1, "timings")?,
-                            seed: __fal::required(f2, "seed")?,
-                            has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                            prompt: __fal::required(f4, "prompt")?,
-                        })
+                        match (f0, f1, f2, f3, f4) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                Ok(CartoonifyOutput {
+                                    images: f0,
+                                    timings: f1,
+                                    seed: f2,
+                                    has_nsfw_concepts: f3,
+                                    prompt: f4,
+                                })
+                            }
+                            (None, _, _, _, _) => Err(__fal::missing("images")),
+                            (_, None, _, _, _) => Err(__fal::missing("timings")),
+                            (_, _, None, _, _) => Err(__fal::missing("seed")),
+                            (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                            (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

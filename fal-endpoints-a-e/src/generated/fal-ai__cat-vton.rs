@@ -43,19 +43,14 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("human_image_url", &self.human_image_url)?;
-                map.serialize_entry("garment_image_url", &self.garment_image_url)?;
-                map.serialize_entry("cloth_type", &self.cloth_type)?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("human_image_url", &self.human_image_url);
+                map.put("garment_image_url", &self.garment_image_url);
+                map.put("cloth_type", &self.cloth_type);
+                map.opt("image_size", &self.image_size);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -109,15 +104,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(CatVtonInput {
-                            human_image_url: __fal::required(f0, "human_image_url")?,
-                            garment_image_url: __fal::required(f1, "garment_image_url")?,
-                            cloth_type: __fal::required(f2, "cloth_type")?,
-                            image_size: f3,
-                            num_inference_steps: f4,
-                            guidance_scale: f5,
-                            seed: f6,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(CatVtonInput {
+                                    human_image_url: f0,
+                                    garment_image_url: f1,
+                                    cloth_type: f2,
+                                    image_size: f3,
+                                    num_inference_steps: f4,
+                                    guidance_scale: f5,
+                                    seed: f6,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("human_image_url")),
+                            (_, None, _) => Err(__fal::missing("garment_image_url")),
+                            (_, _, None) => Err(__fal::missing("cloth_type")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -212,9 +214,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
                 map.end()
             }
         }
@@ -242,9 +243,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(CatVtonOutput {
-                            image: __fal::required(f0, "image")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(CatVtonOutput { image: f0 }),
+                            (None,) => Err(__fal::missing("image")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -363,10 +365,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
                 map.end()
             }
         }

@@ -75,37 +75,20 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
-                __fal::optional_entry(&mut map, "tile_diffusion", &self.tile_diffusion)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "tile_diffusion_size",
-                    &self.tile_diffusion_size,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "tile_diffusion_stride",
-                    &self.tile_diffusion_stride,
-                )?;
-                __fal::optional_entry(&mut map, "tile_vae", &self.tile_vae)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "tile_vae_decoder_size",
-                    &self.tile_vae_decoder_size,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "tile_vae_encoder_size",
-                    &self.tile_vae_encoder_size,
-                )?;
-                __fal::optional_entry(&mut map, "steps", &self.steps)?;
-                __fal::optional_entry(&mut map, "t_max", &self.t_max)?;
-                __fal::optional_entry(&mut map, "t_min", &self.t_min)?;
-                __fal::optional_entry(&mut map, "color_fix_type", &self.color_fix_type)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("scale", &self.scale);
+                map.opt("tile_diffusion", &self.tile_diffusion);
+                map.opt("tile_diffusion_size", &self.tile_diffusion_size);
+                map.opt("tile_diffusion_stride", &self.tile_diffusion_stride);
+                map.opt("tile_vae", &self.tile_vae);
+                map.opt("tile_vae_decoder_size", &self.tile_vae_decoder_size);
+                map.opt("tile_vae_encoder_size", &self.tile_vae_encoder_size);
+                map.opt("steps", &self.steps);
+                map.opt("t_max", &self.t_max);
+                map.opt("t_min", &self.t_min);
+                map.opt("color_fix_type", &self.color_fix_type);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -177,21 +160,26 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(CcsrInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            scale: f1,
-                            tile_diffusion: f2,
-                            tile_diffusion_size: f3,
-                            tile_diffusion_stride: f4,
-                            tile_vae: f5,
-                            tile_vae_decoder_size: f6,
-                            tile_vae_encoder_size: f7,
-                            steps: f8,
-                            t_max: f9,
-                            t_min: f10,
-                            color_fix_type: f11,
-                            seed: f12,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(CcsrInput {
+                                    image_url: f0,
+                                    scale: f1,
+                                    tile_diffusion: f2,
+                                    tile_diffusion_size: f3,
+                                    tile_diffusion_stride: f4,
+                                    tile_vae: f5,
+                                    tile_vae_decoder_size: f6,
+                                    tile_vae_encoder_size: f7,
+                                    steps: f8,
+                                    t_max: f9,
+                                    t_min: f10,
+                                    color_fix_type: f11,
+                                    seed: f12,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -401,10 +389,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -435,10 +422,11 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(CcsrOutput {
-                            image: __fal::required(f0, "image")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => Ok(CcsrOutput { image: f0, seed: f1 }),
+                            (None, _) => Err(__fal::missing("image")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -42,14 +42,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
-                __fal::optional_entry(&mut map, "center_x", &self.center_x)?;
-                __fal::optional_entry(&mut map, "center_y", &self.center_y)?;
-                __fal::optional_entry(&mut map, "user_prompt", &self.user_prompt)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("scale", &self.scale);
+                map.opt("center_x", &self.center_x);
+                map.opt("center_y", &self.center_y);
+                map.opt("user_prompt", &self.user_prompt);
+                map.opt("sync_mode", &self.sync_mode);
                 map.end()
             }
         }
@@ -100,14 +99,19 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ChainOfZoomInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            scale: f1,
-                            center_x: f2,
-                            center_y: f3,
-                            user_prompt: f4,
-                            sync_mode: f5,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(ChainOfZoomInput {
+                                    image_url: f0,
+                                    scale: f1,
+                                    center_x: f2,
+                                    center_y: f3,
+                                    user_prompt: f4,
+                                    sync_mode: f5,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -211,11 +215,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("scale", &self.scale)?;
-                map.serialize_entry("zoom_center", &self.zoom_center)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("scale", &self.scale);
+                map.put("zoom_center", &self.zoom_center);
                 map.end()
             }
         }
@@ -249,11 +252,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ChainOfZoomOutput {
-                            images: __fal::required(f0, "images")?,
-                            scale: __fal::required(f1, "scale")?,
-                            zoom_center: __fal::required(f2, "zoom_center")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(ChainOfZoomOutput {
+                                    images: f0,
+                                    scale: f1,
+                                    zoom_center: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("images")),
+                            (_, None, _) => Err(__fal::missing("scale")),
+                            (_, _, None) => Err(__fal::missing("zoom_center")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -25,14 +25,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("source_audio_url", &self.source_audio_url)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "target_voice_audio_url",
-                        &self.target_voice_audio_url,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("source_audio_url", &self.source_audio_url);
+                    map.opt("target_voice_audio_url", &self.target_voice_audio_url);
                     map.end()
                 }
             }
@@ -66,10 +61,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ChatterboxSpeechToSpeechInput {
-                                source_audio_url: __fal::required(f0, "source_audio_url")?,
-                                target_voice_audio_url: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ChatterboxSpeechToSpeechInput {
+                                        source_audio_url: f0,
+                                        target_voice_audio_url: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("source_audio_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -121,9 +121,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
                     map.end()
                 }
             }
@@ -151,9 +150,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ChatterboxSpeechToSpeechOutput {
-                                audio: __fal::required(f0, "audio")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ChatterboxSpeechToSpeechOutput {
+                                        audio: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

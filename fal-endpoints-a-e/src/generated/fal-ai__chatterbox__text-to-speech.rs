@@ -42,14 +42,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("text", &self.text)?;
-                    __fal::optional_entry(&mut map, "audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "exaggeration", &self.exaggeration)?;
-                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                    __fal::optional_entry(&mut map, "cfg", &self.cfg)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("text", &self.text);
+                    map.opt("audio_url", &self.audio_url);
+                    map.opt("exaggeration", &self.exaggeration);
+                    map.opt("temperature", &self.temperature);
+                    map.opt("cfg", &self.cfg);
+                    map.opt("seed", &self.seed);
                     map.end()
                 }
             }
@@ -100,14 +99,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ChatterboxTextToSpeechInput {
-                                text: __fal::required(f0, "text")?,
-                                audio_url: f1,
-                                exaggeration: f2,
-                                temperature: f3,
-                                cfg: f4,
-                                seed: f5,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ChatterboxTextToSpeechInput {
+                                        text: f0,
+                                        audio_url: f1,
+                                        exaggeration: f2,
+                                        temperature: f3,
+                                        cfg: f4,
+                                        seed: f5,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("text")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -211,9 +215,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
                     map.end()
                 }
             }
@@ -241,9 +244,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ChatterboxTextToSpeechOutput {
-                                audio: __fal::required(f0, "audio")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ChatterboxTextToSpeechOutput {
+                                        audio: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

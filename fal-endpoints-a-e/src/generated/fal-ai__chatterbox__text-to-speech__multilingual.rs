@@ -48,19 +48,14 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("text", &self.text)?;
-                        __fal::optional_entry(&mut map, "voice", &self.voice)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "custom_audio_language",
-                            &self.custom_audio_language,
-                        )?;
-                        __fal::optional_entry(&mut map, "exaggeration", &self.exaggeration)?;
-                        __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                        __fal::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("text", &self.text);
+                        map.opt("voice", &self.voice);
+                        map.opt("custom_audio_language", &self.custom_audio_language);
+                        map.opt("exaggeration", &self.exaggeration);
+                        map.opt("temperature", &self.temperature);
+                        map.opt("cfg_scale", &self.cfg_scale);
+                        map.opt("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -114,15 +109,20 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ChatterboxTextToSpeechMultilingualInput {
-                                    text: __fal::required(f0, "text")?,
-                                    voice: f1,
-                                    custom_audio_language: f2,
-                                    exaggeration: f3,
-                                    temperature: f4,
-                                    cfg_scale: f5,
-                                    seed: f6,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ChatterboxTextToSpeechMultilingualInput {
+                                            text: f0,
+                                            voice: f1,
+                                            custom_audio_language: f2,
+                                            exaggeration: f3,
+                                            temperature: f4,
+                                            cfg_scale: f5,
+                                            seed: f6,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("text")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -245,9 +245,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("audio", &self.audio)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("audio", &self.audio);
                         map.end()
                     }
                 }
@@ -275,9 +274,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ChatterboxTextToSpeechMultilingualOutput {
-                                    audio: __fal::required(f0, "audio")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ChatterboxTextToSpeechMultilingualOutput {
+                                            audio: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("audio")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -57,26 +57,17 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "upscale_factor", &self.upscale_factor)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "lora_scale", &self.lora_scale)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "loras", &self.loras)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("upscale_factor", &self.upscale_factor);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("lora_scale", &self.lora_scale);
+                    map.opt("seed", &self.seed);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("loras", &self.loras);
                     map.end()
                 }
             }
@@ -139,18 +130,23 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ChronoEditLoraGalleryUpscalerInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                upscale_factor: f1,
-                                guidance_scale: f2,
-                                enable_safety_checker: f3,
-                                num_inference_steps: f4,
-                                lora_scale: f5,
-                                seed: f6,
-                                output_format: f7,
-                                sync_mode: f8,
-                                loras: f9,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ChronoEditLoraGalleryUpscalerInput {
+                                        image_url: f0,
+                                        upscale_factor: f1,
+                                        guidance_scale: f2,
+                                        enable_safety_checker: f3,
+                                        num_inference_steps: f4,
+                                        lora_scale: f5,
+                                        seed: f6,
+                                        output_format: f7,
+                                        sync_mode: f8,
+                                        loras: f9,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -301,11 +297,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("prompt", &self.prompt);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -339,11 +334,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ChronoEditLoraGalleryUpscalerOutput {
-                                images: __fal::required(f0, "images")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                                seed: __fal::required(f2, "seed")?,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(ChronoEditLoraGalleryUpscalerOutput {
+                                        images: f0,
+                                        prompt: f1,
+                                        seed: f2,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("images")),
+                                (_, None, _) => Err(__fal::missing("prompt")),
+                                (_, _, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -365,10 +367,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("path", &self.path)?;
-                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("path", &self.path);
+                    map.opt("scale", &self.scale);
                     map.end()
                 }
             }
@@ -399,10 +400,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ChronoLoraWeight {
-                                path: __fal::required(f0, "path")?,
-                                scale: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ChronoLoraWeight {
+                                        path: f0,
+                                        scale: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("path")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

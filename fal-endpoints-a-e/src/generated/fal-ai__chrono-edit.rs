@@ -69,41 +69,20 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_prompt_expansion",
-                    &self.enable_prompt_expansion,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_temporal_reasoning",
-                    &self.enable_temporal_reasoning,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_temporal_reasoning_steps",
-                    &self.num_temporal_reasoning_steps,
-                )?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __fal::optional_entry(&mut map, "turbo_mode", &self.turbo_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("prompt", &self.prompt);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                map.opt("enable_temporal_reasoning", &self.enable_temporal_reasoning);
+                map.opt("num_temporal_reasoning_steps", &self.num_temporal_reasoning_steps);
+                map.opt("resolution", &self.resolution);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("seed", &self.seed);
+                map.opt("output_format", &self.output_format);
+                map.opt("sync_mode", &self.sync_mode);
+                map.opt("turbo_mode", &self.turbo_mode);
                 map.end()
             }
         }
@@ -175,21 +154,27 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ChronoEditInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                            num_inference_steps: f2,
-                            guidance_scale: f3,
-                            enable_prompt_expansion: f4,
-                            enable_temporal_reasoning: f5,
-                            num_temporal_reasoning_steps: f6,
-                            resolution: f7,
-                            enable_safety_checker: f8,
-                            seed: f9,
-                            output_format: f10,
-                            sync_mode: f11,
-                            turbo_mode: f12,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(ChronoEditInput {
+                                    image_url: f0,
+                                    prompt: f1,
+                                    num_inference_steps: f2,
+                                    guidance_scale: f3,
+                                    enable_prompt_expansion: f4,
+                                    enable_temporal_reasoning: f5,
+                                    num_temporal_reasoning_steps: f6,
+                                    resolution: f7,
+                                    enable_safety_checker: f8,
+                                    seed: f9,
+                                    output_format: f10,
+                                    sync_mode: f11,
+                                    turbo_mode: f12,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -353,11 +338,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("prompt", &self.prompt);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -391,11 +375,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ChronoEditOutput {
-                            images: __fal::required(f0, "images")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                            seed: __fal::required(f2, "seed")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(ChronoEditOutput {
+                                    images: f0,
+                                    prompt: f1,
+                                    seed: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("images")),
+                            (_, None, _) => Err(__fal::missing("prompt")),
+                            (_, _, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

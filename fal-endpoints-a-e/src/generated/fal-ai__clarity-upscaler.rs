@@ -58,26 +58,17 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "upscale_factor", &self.upscale_factor)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "creativity", &self.creativity)?;
-                __fal::optional_entry(&mut map, "resemblance", &self.resemblance)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("prompt", &self.prompt);
+                map.opt("upscale_factor", &self.upscale_factor);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("creativity", &self.creativity);
+                map.opt("resemblance", &self.resemblance);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("seed", &self.seed);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
                 map.end()
             }
         }
@@ -140,18 +131,23 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ClarityUpscalerInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            prompt: f1,
-                            upscale_factor: f2,
-                            negative_prompt: f3,
-                            creativity: f4,
-                            resemblance: f5,
-                            guidance_scale: f6,
-                            num_inference_steps: f7,
-                            seed: f8,
-                            enable_safety_checker: f9,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(ClarityUpscalerInput {
+                                    image_url: f0,
+                                    prompt: f1,
+                                    upscale_factor: f2,
+                                    negative_prompt: f3,
+                                    creativity: f4,
+                                    resemblance: f5,
+                                    guidance_scale: f6,
+                                    num_inference_steps: f7,
+                                    seed: f8,
+                                    enable_safety_checker: f9,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -310,11 +306,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("timings", &self.timings)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
+                map.put("seed", &self.seed);
+                map.put("timings", &self.timings);
                 map.end()
             }
         }
@@ -348,11 +343,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ClarityUpscalerOutput {
-                            image: __fal::required(f0, "image")?,
-                            seed: __fal::required(f1, "seed")?,
-                            timings: __fal::required(f2, "timings")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(ClarityUpscalerOutput {
+                                    image: f0,
+                                    seed: f1,
+                                    timings: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("image")),
+                            (_, None, _) => Err(__fal::missing("seed")),
+                            (_, _, None) => Err(__fal::missing("timings")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -53,21 +53,16 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "video_size", &self.video_size)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "loras", &self.loras)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "use_rife", &self.use_rife)?;
-                __fal::optional_entry(&mut map, "export_fps", &self.export_fps)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("video_size", &self.video_size);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("loras", &self.loras);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("seed", &self.seed);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("use_rife", &self.use_rife);
+                map.opt("export_fps", &self.export_fps);
                 map.end()
             }
         }
@@ -127,17 +122,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Cogvideox5bInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            video_size: f1,
-                            negative_prompt: f2,
-                            loras: f3,
-                            num_inference_steps: f4,
-                            seed: f5,
-                            guidance_scale: f6,
-                            use_rife: f7,
-                            export_fps: f8,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(Cogvideox5bInput {
+                                    prompt: f0,
+                                    video_size: f1,
+                                    negative_prompt: f2,
+                                    loras: f3,
+                                    num_inference_steps: f4,
+                                    seed: f5,
+                                    guidance_scale: f6,
+                                    use_rife: f7,
+                                    export_fps: f8,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -268,12 +268,11 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("timings", &self.timings)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("timings", &self.timings);
+                map.put("seed", &self.seed);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -309,12 +308,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Cogvideox5bOutput {
-                            video: __fal::required(f0, "video")?,
-                            timings: __fal::required(f1, "timings")?,
-                            seed: __fal::required(f2, "seed")?,
-                            prompt: __fal::required(f3, "prompt")?,
-                        })
+                        match (f0, f1, f2, f3) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                Ok(Cogvideox5bOutput {
+                                    video: f0,
+                                    timings: f1,
+                                    seed: f2,
+                                    prompt: f3,
+                                })
+                            }
+                            (None, _, _, _) => Err(__fal::missing("video")),
+                            (_, None, _, _) => Err(__fal::missing("timings")),
+                            (_, _, None, _) => Err(__fal::missing("seed")),
+                            (_, _, _, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -339,10 +346,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
                 map.end()
             }
         }
@@ -434,10 +440,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("path", &self.path)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("path", &self.path);
+                map.opt("scale", &self.scale);
                 map.end()
             }
         }
@@ -468,10 +473,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LoraWeight {
-                            path: __fal::required(f0, "path")?,
-                            scale: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(LoraWeight { path: f0, scale: f1 }),
+                            (None,) => Err(__fal::missing("path")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

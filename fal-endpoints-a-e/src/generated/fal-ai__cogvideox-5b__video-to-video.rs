@@ -64,23 +64,18 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "video_size", &self.video_size)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "loras", &self.loras)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "use_rife", &self.use_rife)?;
-                    __fal::optional_entry(&mut map, "export_fps", &self.export_fps)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("video_size", &self.video_size);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("loras", &self.loras);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("seed", &self.seed);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("use_rife", &self.use_rife);
+                    map.opt("export_fps", &self.export_fps);
+                    map.put("video_url", &self.video_url);
+                    map.opt("strength", &self.strength);
                     map.end()
                 }
             }
@@ -146,19 +141,25 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Cogvideox5bVideoToVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                video_size: f1,
-                                negative_prompt: f2,
-                                loras: f3,
-                                num_inference_steps: f4,
-                                seed: f5,
-                                guidance_scale: f6,
-                                use_rife: f7,
-                                export_fps: f8,
-                                video_url: __fal::required(f9, "video_url")?,
-                                strength: f10,
-                            })
+                            match (f0, f9) {
+                                (Some(f0), Some(f9)) => {
+                                    Ok(Cogvideox5bVideoToVideoInput {
+                                        prompt: f0,
+                                        video_size: f1,
+                                        negative_prompt: f2,
+                                        loras: f3,
+                                        num_inference_steps: f4,
+                                        seed: f5,
+                                        guidance_scale: f6,
+                                        use_rife: f7,
+                                        export_fps: f8,
+                                        video_url: f9,
+                                        strength: f10,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -308,12 +309,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("timings", &self.timings)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("timings", &self.timings);
+                    map.put("seed", &self.seed);
+                    map.put("prompt", &self.prompt);
                     map.end()
                 }
             }
@@ -349,12 +349,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Cogvideox5bVideoToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                timings: __fal::required(f1, "timings")?,
-                                seed: __fal::required(f2, "seed")?,
-                                prompt: __fal::required(f3, "prompt")?,
-                            })
+                            match (f0, f1, f2, f3) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                    Ok(Cogvideox5bVideoToVideoOutput {
+                                        video: f0,
+                                        timings: f1,
+                                        seed: f2,
+                                        prompt: f3,
+                                    })
+                                }
+                                (None, _, _, _) => Err(__fal::missing("video")),
+                                (_, None, _, _) => Err(__fal::missing("timings")),
+                                (_, _, None, _) => Err(__fal::missing("seed")),
+                                (_, _, _, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -379,10 +387,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
                     map.end()
                 }
             }
@@ -474,10 +481,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("path", &self.path)?;
-                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("path", &self.path);
+                    map.opt("scale", &self.scale);
                     map.end()
                 }
             }
@@ -508,10 +514,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LoraWeight {
-                                path: __fal::required(f0, "path")?,
-                                scale: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(LoraWeight { path: f0, scale: f1 }),
+                                (None,) => Err(__fal::missing("path")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -51,25 +51,16 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "reference_audio_url",
-                    &self.reference_audio_url,
-                )?;
-                __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "mask_away_clip", &self.mask_away_clip)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
+                map.opt("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("reference_audio_url", &self.reference_audio_url);
+                map.opt("duration", &self.duration);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("mask_away_clip", &self.mask_away_clip);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -129,17 +120,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ControlfoleyInput {
-                            video_url: __fal::required(f0, "video_url")?,
-                            prompt: f1,
-                            negative_prompt: f2,
-                            reference_audio_url: f3,
-                            duration: f4,
-                            num_inference_steps: f5,
-                            guidance_scale: f6,
-                            mask_away_clip: f7,
-                            seed: f8,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(ControlfoleyInput {
+                                    video_url: f0,
+                                    prompt: f1,
+                                    negative_prompt: f2,
+                                    reference_audio_url: f3,
+                                    duration: f4,
+                                    num_inference_steps: f5,
+                                    guidance_scale: f6,
+                                    mask_away_clip: f7,
+                                    seed: f8,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("video_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -268,11 +264,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("audio", &self.audio)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("audio", &self.audio);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -306,11 +301,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ControlfoleyOutput {
-                            video: __fal::required(f0, "video")?,
-                            audio: __fal::required(f1, "audio")?,
-                            seed: __fal::required(f2, "seed")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(ControlfoleyOutput {
+                                    video: f0,
+                                    audio: f1,
+                                    seed: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("video")),
+                            (_, None, _) => Err(__fal::missing("audio")),
+                            (_, _, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -63,22 +63,17 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "max_frame_num", &self.max_frame_num)?;
-                __fal::optional_entry(&mut map, "batch_frames", &self.batch_frames)?;
-                __fal::optional_entry(&mut map, "overlap", &self.overlap)?;
-                __fal::optional_entry(&mut map, "sample_stride", &self.sample_stride)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("video_url", &self.video_url);
+                map.opt("height", &self.height);
+                map.opt("width", &self.width);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("max_frame_num", &self.max_frame_num);
+                map.opt("batch_frames", &self.batch_frames);
+                map.opt("overlap", &self.overlap);
+                map.opt("sample_stride", &self.sample_stride);
                 map.end()
             }
         }
@@ -141,18 +136,24 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ControlnextInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            video_url: __fal::required(f1, "video_url")?,
-                            height: f2,
-                            width: f3,
-                            guidance_scale: f4,
-                            num_inference_steps: f5,
-                            max_frame_num: f6,
-                            batch_frames: f7,
-                            overlap: f8,
-                            sample_stride: f9,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(ControlnextInput {
+                                    image_url: f0,
+                                    video_url: f1,
+                                    height: f2,
+                                    width: f3,
+                                    guidance_scale: f4,
+                                    num_inference_steps: f5,
+                                    max_frame_num: f6,
+                                    batch_frames: f7,
+                                    overlap: f8,
+                                    sample_stride: f9,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("video_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -321,9 +322,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -351,9 +351,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ControlnextOutput {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(ControlnextOutput { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

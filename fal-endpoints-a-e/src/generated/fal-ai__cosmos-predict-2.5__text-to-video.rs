@@ -52,21 +52,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
-                    __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("seed", &self.seed);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("video_output_type", &self.video_output_type);
+                    map.opt("video_quality", &self.video_quality);
                     map.end()
                 }
             }
@@ -126,17 +121,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(CosmosPredict25TextToVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                negative_prompt: f1,
-                                num_frames: f2,
-                                num_inference_steps: f3,
-                                guidance_scale: f4,
-                                seed: f5,
-                                sync_mode: f6,
-                                video_output_type: f7,
-                                video_quality: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(CosmosPredict25TextToVideoInput {
+                                        prompt: f0,
+                                        negative_prompt: f1,
+                                        num_frames: f2,
+                                        num_inference_steps: f3,
+                                        guidance_scale: f4,
+                                        seed: f5,
+                                        sync_mode: f6,
+                                        video_output_type: f7,
+                                        video_quality: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -265,10 +265,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -299,10 +298,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(CosmosPredict25TextToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(CosmosPredict25TextToVideoOutput {
+                                        video: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -341,17 +346,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("url", &self.url)?;
-                    __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                    __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                    __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("url", &self.url);
+                    map.opt("content_type", &self.content_type);
+                    map.opt("file_name", &self.file_name);
+                    map.opt("file_size", &self.file_size);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
+                    map.opt("fps", &self.fps);
+                    map.opt("duration", &self.duration);
+                    map.opt("num_frames", &self.num_frames);
                     map.end()
                 }
             }
@@ -411,17 +415,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoFile {
-                                url: __fal::required(f0, "url")?,
-                                content_type: f1,
-                                file_name: f2,
-                                file_size: f3,
-                                width: f4,
-                                height: f5,
-                                fps: f6,
-                                duration: f7,
-                                num_frames: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoFile {
+                                        url: f0,
+                                        content_type: f1,
+                                        file_name: f2,
+                                        file_size: f3,
+                                        width: f4,
+                                        height: f5,
+                                        fps: f6,
+                                        duration: f7,
+                                        num_frames: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

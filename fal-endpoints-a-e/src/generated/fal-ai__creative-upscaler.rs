@@ -88,51 +88,26 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "model_type", &self.model_type)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
-                __fal::optional_entry(&mut map, "creativity", &self.creativity)?;
-                __fal::optional_entry(&mut map, "detail", &self.detail)?;
-                __fal::optional_entry(&mut map, "shape_preservation", &self.shape_preservation)?;
-                __fal::optional_entry(&mut map, "prompt_suffix", &self.prompt_suffix)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checks",
-                    &self.enable_safety_checks,
-                )?;
-                __fal::optional_entry(&mut map, "skip_ccsr", &self.skip_ccsr)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "override_size_limits",
-                    &self.override_size_limits,
-                )?;
-                __fal::optional_entry(&mut map, "base_model_url", &self.base_model_url)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "additional_lora_url",
-                    &self.additional_lora_url,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "additional_lora_scale",
-                    &self.additional_lora_scale,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "additional_embedding_url",
-                    &self.additional_embedding_url,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("model_type", &self.model_type);
+                map.put("image_url", &self.image_url);
+                map.opt("prompt", &self.prompt);
+                map.opt("scale", &self.scale);
+                map.opt("creativity", &self.creativity);
+                map.opt("detail", &self.detail);
+                map.opt("shape_preservation", &self.shape_preservation);
+                map.opt("prompt_suffix", &self.prompt_suffix);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("seed", &self.seed);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("enable_safety_checks", &self.enable_safety_checks);
+                map.opt("skip_ccsr", &self.skip_ccsr);
+                map.opt("override_size_limits", &self.override_size_limits);
+                map.opt("base_model_url", &self.base_model_url);
+                map.opt("additional_lora_url", &self.additional_lora_url);
+                map.opt("additional_lora_scale", &self.additional_lora_scale);
+                map.opt("additional_embedding_url", &self.additional_embedding_url);
                 map.end()
             }
         }
@@ -222,27 +197,32 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(CreativeUpscalerInput {
-                            model_type: f0,
-                            image_url: __fal::required(f1, "image_url")?,
-                            prompt: f2,
-                            scale: f3,
-                            creativity: f4,
-                            detail: f5,
-                            shape_preservation: f6,
-                            prompt_suffix: f7,
-                            negative_prompt: f8,
-                            seed: f9,
-                            guidance_scale: f10,
-                            num_inference_steps: f11,
-                            enable_safety_checks: f12,
-                            skip_ccsr: f13,
-                            override_size_limits: f14,
-                            base_model_url: f15,
-                            additional_lora_url: f16,
-                            additional_lora_scale: f17,
-                            additional_embedding_url: f18,
-                        })
+                        match (f1,) {
+                            (Some(f1),) => {
+                                Ok(CreativeUpscalerInput {
+                                    model_type: f0,
+                                    image_url: f1,
+                                    prompt: f2,
+                                    scale: f3,
+                                    creativity: f4,
+                                    detail: f5,
+                                    shape_preservation: f6,
+                                    prompt_suffix: f7,
+                                    negative_prompt: f8,
+                                    seed: f9,
+                                    guidance_scale: f10,
+                                    num_inference_steps: f11,
+                                    enable_safety_checks: f12,
+                                    skip_ccsr: f13,
+                                    override_size_limits: f14,
+                                    base_model_url: f15,
+                                    additional_lora_url: f16,
+                                    additional_lora_scale: f17,
+                                    additional_embedding_url: f18,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -473,10 +453,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -507,10 +486,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(CreativeUpscalerOutput {
-                            image: __fal::required(f0, "image")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(CreativeUpscalerOutput {
+                                    image: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

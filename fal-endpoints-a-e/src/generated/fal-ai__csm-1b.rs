@@ -21,10 +21,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("scene", &self.scene)?;
-                __fal::optional_entry(&mut map, "context", &self.context)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("scene", &self.scene);
+                map.opt("context", &self.context);
                 map.end()
             }
         }
@@ -56,10 +55,15 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Csm1bInput {
-                            scene: __fal::required(f0, "scene")?,
-                            context: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(Csm1bInput {
+                                    scene: f0,
+                                    context: f1,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("scene")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -149,9 +153,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio", &self.audio)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio", &self.audio);
                 map.end()
             }
         }
@@ -179,9 +182,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Csm1bOutput {
-                            audio: __fal::required(f0, "audio")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(Csm1bOutput { audio: f0 }),
+                            (None,) => Err(__fal::missing("audio")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -202,11 +206,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                map.serialize_entry("speaker_id", &self.speaker_id)?;
-                map.serialize_entry("audio_url", &self.audio_url)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.put("speaker_id", &self.speaker_id);
+                map.put("audio_url", &self.audio_url);
                 map.end()
             }
         }
@@ -240,11 +243,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Speaker {
-                            prompt: __fal::required(f0, "prompt")?,
-                            speaker_id: __fal::required(f1, "speaker_id")?,
-                            audio_url: __fal::required(f2, "audio_url")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(Speaker {
+                                    prompt: f0,
+                                    speaker_id: f1,
+                                    audio_url: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("prompt")),
+                            (_, None, _) => Err(__fal::missing("speaker_id")),
+                            (_, _, None) => Err(__fal::missing("audio_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -280,10 +290,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("speaker_id", &self.speaker_id)?;
-                map.serialize_entry("text", &self.text)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("speaker_id", &self.speaker_id);
+                map.put("text", &self.text);
                 map.end()
             }
         }
@@ -315,10 +324,11 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Turn {
-                            speaker_id: __fal::required(f0, "speaker_id")?,
-                            text: __fal::required(f1, "text")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => Ok(Turn { speaker_id: f0, text: f1 }),
+                            (None, _) => Err(__fal::missing("speaker_id")),
+                            (_, None) => Err(__fal::missing("text")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -31,12 +31,11 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio_url", &self.audio_url)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __fal::optional_entry(&mut map, "audio_format", &self.audio_format)?;
-                __fal::optional_entry(&mut map, "bitrate", &self.bitrate)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio_url", &self.audio_url);
+                map.opt("sync_mode", &self.sync_mode);
+                map.opt("audio_format", &self.audio_format);
+                map.opt("bitrate", &self.bitrate);
                 map.end()
             }
         }
@@ -76,12 +75,17 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Deepfilternet3Input {
-                            audio_url: __fal::required(f0, "audio_url")?,
-                            sync_mode: f1,
-                            audio_format: f2,
-                            bitrate: f3,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(Deepfilternet3Input {
+                                    audio_url: f0,
+                                    sync_mode: f1,
+                                    audio_format: f2,
+                                    bitrate: f3,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("audio_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -162,16 +166,15 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("url", &self.url)?;
-                __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                __fal::optional_entry(&mut map, "channels", &self.channels)?;
-                __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-                __fal::optional_entry(&mut map, "bitrate", &self.bitrate)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("url", &self.url);
+                map.opt("content_type", &self.content_type);
+                map.opt("file_name", &self.file_name);
+                map.opt("file_size", &self.file_size);
+                map.opt("duration", &self.duration);
+                map.opt("channels", &self.channels);
+                map.opt("sample_rate", &self.sample_rate);
+                map.opt("bitrate", &self.bitrate);
                 map.end()
             }
         }
@@ -228,16 +231,21 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(AudioFile {
-                            url: __fal::required(f0, "url")?,
-                            content_type: f1,
-                            file_name: f2,
-                            file_size: f3,
-                            duration: f4,
-                            channels: f5,
-                            sample_rate: f6,
-                            bitrate: f7,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(AudioFile {
+                                    url: f0,
+                                    content_type: f1,
+                                    file_name: f2,
+                                    file_size: f3,
+                                    duration: f4,
+                                    channels: f5,
+                                    sample_rate: f6,
+                                    bitrate: f7,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -405,11 +413,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("preprocess", &self.preprocess)?;
-                map.serialize_entry("inference", &self.inference)?;
-                map.serialize_entry("postprocess", &self.postprocess)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("preprocess", &self.preprocess);
+                map.put("inference", &self.inference);
+                map.put("postprocess", &self.postprocess);
                 map.end()
             }
         }
@@ -445,11 +452,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DeepFilterNetTimings {
-                            preprocess: __fal::required(f0, "preprocess")?,
-                            inference: __fal::required(f1, "inference")?,
-                            postprocess: __fal::required(f2, "postprocess")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(DeepFilterNetTimings {
+                                    preprocess: f0,
+                                    inference: f1,
+                                    postprocess: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("preprocess")),
+                            (_, None, _) => Err(__fal::missing("inference")),
+                            (_, _, None) => Err(__fal::missing("postprocess")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -468,10 +482,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio_file", &self.audio_file)?;
-                map.serialize_entry("timings", &self.timings)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio_file", &self.audio_file);
+                map.put("timings", &self.timings);
                 map.end()
             }
         }
@@ -503,10 +516,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Deepfilternet3Output {
-                            audio_file: __fal::required(f0, "audio_file")?,
-                            timings: __fal::required(f1, "timings")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(Deepfilternet3Output {
+                                    audio_file: f0,
+                                    timings: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("audio_file")),
+                            (_, None) => Err(__fal::missing("timings")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

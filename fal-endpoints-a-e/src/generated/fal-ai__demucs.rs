@@ -46,15 +46,14 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio_url", &self.audio_url)?;
-                __fal::optional_entry(&mut map, "model", &self.model)?;
-                __fal::optional_entry(&mut map, "stems", &self.stems)?;
-                __fal::optional_entry(&mut map, "segment_length", &self.segment_length)?;
-                __fal::optional_entry(&mut map, "shifts", &self.shifts)?;
-                __fal::optional_entry(&mut map, "overlap", &self.overlap)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio_url", &self.audio_url);
+                map.opt("model", &self.model);
+                map.opt("stems", &self.stems);
+                map.opt("segment_length", &self.segment_length);
+                map.opt("shifts", &self.shifts);
+                map.opt("overlap", &self.overlap);
+                map.opt("output_format", &self.output_format);
                 map.end()
             }
         }
@@ -108,15 +107,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DemucsInput {
-                            audio_url: __fal::required(f0, "audio_url")?,
-                            model: f1,
-                            stems: f2,
-                            segment_length: f3,
-                            shifts: f4,
-                            overlap: f5,
-                            output_format: f6,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(DemucsInput {
+                                    audio_url: f0,
+                                    model: f1,
+                                    stems: f2,
+                                    segment_length: f3,
+                                    shifts: f4,
+                                    overlap: f5,
+                                    output_format: f6,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("audio_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -228,14 +232,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "vocals", &self.vocals)?;
-                __fal::optional_entry(&mut map, "drums", &self.drums)?;
-                __fal::optional_entry(&mut map, "bass", &self.bass)?;
-                __fal::optional_entry(&mut map, "other", &self.other)?;
-                __fal::optional_entry(&mut map, "guitar", &self.guitar)?;
-                __fal::optional_entry(&mut map, "piano", &self.piano)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("vocals", &self.vocals);
+                map.opt("drums", &self.drums);
+                map.opt("bass", &self.bass);
+                map.opt("other", &self.other);
+                map.opt("guitar", &self.guitar);
+                map.opt("piano", &self.piano);
                 map.end()
             }
         }

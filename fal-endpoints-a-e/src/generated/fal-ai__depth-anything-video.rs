@@ -43,16 +43,15 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                __fal::optional_entry(&mut map, "model", &self.model)?;
-                __fal::optional_entry(&mut map, "colormap", &self.colormap)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(&mut map, "max_frames", &self.max_frames)?;
-                __fal::optional_entry(&mut map, "output_fps", &self.output_fps)?;
-                __fal::optional_entry(&mut map, "side_by_side", &self.side_by_side)?;
-                __fal::optional_entry(&mut map, "include_raw_depths", &self.include_raw_depths)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
+                map.opt("model", &self.model);
+                map.opt("colormap", &self.colormap);
+                map.opt("resolution", &self.resolution);
+                map.opt("max_frames", &self.max_frames);
+                map.opt("output_fps", &self.output_fps);
+                map.opt("side_by_side", &self.side_by_side);
+                map.opt("include_raw_depths", &self.include_raw_depths);
                 map.end()
             }
         }
@@ -109,16 +108,21 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DepthAnythingVideoInput {
-                            video_url: __fal::required(f0, "video_url")?,
-                            model: f1,
-                            colormap: f2,
-                            resolution: f3,
-                            max_frames: f4,
-                            output_fps: f5,
-                            side_by_side: f6,
-                            include_raw_depths: f7,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(DepthAnythingVideoInput {
+                                    video_url: f0,
+                                    model: f1,
+                                    colormap: f2,
+                                    resolution: f3,
+                                    max_frames: f4,
+                                    output_fps: f5,
+                                    side_by_side: f6,
+                                    include_raw_depths: f7,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("video_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -322,10 +326,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                __fal::optional_entry(&mut map, "raw_depths", &self.raw_depths)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.opt("raw_depths", &self.raw_depths);
                 map.end()
             }
         }
@@ -357,10 +360,15 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DepthAnythingVideoOutput {
-                            video: __fal::required(f0, "video")?,
-                            raw_depths: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(DepthAnythingVideoOutput {
+                                    video: f0,
+                                    raw_depths: f1,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

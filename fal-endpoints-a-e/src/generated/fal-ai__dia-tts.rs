@@ -19,9 +19,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("text", &self.text)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("text", &self.text);
                 map.end()
             }
         }
@@ -49,9 +48,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DiaTtsInput {
-                            text: __fal::required(f0, "text")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(DiaTtsInput { text: f0 }),
+                            (None,) => Err(__fal::missing("text")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -92,9 +92,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio", &self.audio)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio", &self.audio);
                 map.end()
             }
         }
@@ -122,9 +121,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DiaTtsOutput {
-                            audio: __fal::required(f0, "audio")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(DiaTtsOutput { audio: f0 }),
+                            (None,) => Err(__fal::missing("audio")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

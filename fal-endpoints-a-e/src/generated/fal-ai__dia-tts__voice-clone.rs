@@ -21,9 +21,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("text", &self.text)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("text", &self.text);
                     map.end()
                 }
             }
@@ -51,9 +50,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(DiaTtsVoiceCloneInput {
-                                text: __fal::required(f0, "text")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(DiaTtsVoiceCloneInput { text: f0 }),
+                                (None,) => Err(__fal::missing("text")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -94,9 +94,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
                     map.end()
                 }
             }
@@ -124,9 +123,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(DiaTtsVoiceCloneOutput {
-                                audio: __fal::required(f0, "audio")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(DiaTtsVoiceCloneOutput {
+                                        audio: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

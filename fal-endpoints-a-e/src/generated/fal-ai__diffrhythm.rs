@@ -45,23 +45,14 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("lyrics", &self.lyrics)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "reference_audio_url",
-                    &self.reference_audio_url,
-                )?;
-                __fal::optional_entry(&mut map, "style_prompt", &self.style_prompt)?;
-                __fal::optional_entry(&mut map, "music_duration", &self.music_duration)?;
-                __fal::optional_entry(&mut map, "cfg_strength", &self.cfg_strength)?;
-                __fal::optional_entry(&mut map, "scheduler", &self.scheduler)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("lyrics", &self.lyrics);
+                map.opt("reference_audio_url", &self.reference_audio_url);
+                map.opt("style_prompt", &self.style_prompt);
+                map.opt("music_duration", &self.music_duration);
+                map.opt("cfg_strength", &self.cfg_strength);
+                map.opt("scheduler", &self.scheduler);
+                map.opt("num_inference_steps", &self.num_inference_steps);
                 map.end()
             }
         }
@@ -115,15 +106,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DiffrhythmInput {
-                            lyrics: __fal::required(f0, "lyrics")?,
-                            reference_audio_url: f1,
-                            style_prompt: f2,
-                            music_duration: f3,
-                            cfg_strength: f4,
-                            scheduler: f5,
-                            num_inference_steps: f6,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(DiffrhythmInput {
+                                    lyrics: f0,
+                                    reference_audio_url: f1,
+                                    style_prompt: f2,
+                                    music_duration: f3,
+                                    cfg_strength: f4,
+                                    scheduler: f5,
+                                    num_inference_steps: f6,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("lyrics")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -232,9 +228,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio", &self.audio)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio", &self.audio);
                 map.end()
             }
         }
@@ -262,9 +257,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DiffrhythmOutput {
-                            audio: __fal::required(f0, "audio")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(DiffrhythmOutput { audio: f0 }),
+                            (None,) => Err(__fal::missing("audio")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -23,11 +23,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("task", &self.task)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("task", &self.task);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -61,11 +60,17 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DocresInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            task: __fal::required(f1, "task")?,
-                            seed: f2,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(DocresInput {
+                                    image_url: f0,
+                                    task: f1,
+                                    seed: f2,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("task")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -118,9 +123,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
                 map.end()
             }
         }
@@ -148,9 +152,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DocresOutput {
-                            image: __fal::required(f0, "image")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(DocresOutput { image: f0 }),
+                            (None,) => Err(__fal::missing("image")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

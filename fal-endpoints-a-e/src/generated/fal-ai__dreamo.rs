@@ -74,38 +74,21 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "first_image_url", &self.first_image_url)?;
-                __fal::optional_entry(&mut map, "second_image_url", &self.second_image_url)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "first_reference_task",
-                    &self.first_reference_task,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "second_reference_task",
-                    &self.second_reference_task,
-                )?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __fal::optional_entry(&mut map, "ref_resolution", &self.ref_resolution)?;
-                __fal::optional_entry(&mut map, "true_cfg", &self.true_cfg)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("first_image_url", &self.first_image_url);
+                map.opt("second_image_url", &self.second_image_url);
+                map.opt("first_reference_task", &self.first_reference_task);
+                map.opt("second_reference_task", &self.second_reference_task);
+                map.opt("image_size", &self.image_size);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("seed", &self.seed);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("sync_mode", &self.sync_mode);
+                map.opt("ref_resolution", &self.ref_resolution);
+                map.opt("true_cfg", &self.true_cfg);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
                 map.end()
             }
         }
@@ -180,22 +163,27 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DreamoInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            first_image_url: f1,
-                            second_image_url: f2,
-                            first_reference_task: f3,
-                            second_reference_task: f4,
-                            image_size: f5,
-                            num_inference_steps: f6,
-                            seed: f7,
-                            guidance_scale: f8,
-                            negative_prompt: f9,
-                            sync_mode: f10,
-                            ref_resolution: f11,
-                            true_cfg: f12,
-                            enable_safety_checker: f13,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(DreamoInput {
+                                    prompt: f0,
+                                    first_image_url: f1,
+                                    second_image_url: f2,
+                                    first_reference_task: f3,
+                                    second_reference_task: f4,
+                                    image_size: f5,
+                                    num_inference_steps: f6,
+                                    seed: f7,
+                                    guidance_scale: f8,
+                                    negative_prompt: f9,
+                                    sync_mode: f10,
+                                    ref_resolution: f11,
+                                    true_cfg: f12,
+                                    enable_safety_checker: f13,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -388,13 +376,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("timings", &self.timings)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("timings", &self.timings);
+                map.put("seed", &self.seed);
+                map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -436,13 +423,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DreamoOutput {
-                            images: __fal::required(f0, "images")?,
-                            timings: __fal::required(f1, "timings")?,
-                            seed: __fal::required(f2, "seed")?,
-                            has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                            prompt: __fal::required(f4, "prompt")?,
-                        })
+                        match (f0, f1, f2, f3, f4) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                Ok(DreamoOutput {
+                                    images: f0,
+                                    timings: f1,
+                                    seed: f2,
+                                    has_nsfw_concepts: f3,
+                                    prompt: f4,
+                                })
+                            }
+                            (None, _, _, _, _) => Err(__fal::missing("images")),
+                            (_, None, _, _, _) => Err(__fal::missing("timings")),
+                            (_, _, None, _, _) => Err(__fal::missing("seed")),
+                            (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                            (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -557,10 +553,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
                 map.end()
             }
         }

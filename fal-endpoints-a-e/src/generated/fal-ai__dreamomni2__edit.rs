@@ -25,10 +25,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_urls", &self.image_urls)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_urls", &self.image_urls);
+                    map.put("prompt", &self.prompt);
                     map.end()
                 }
             }
@@ -60,10 +59,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Dreamomni2EditInput {
-                                image_urls: __fal::required(f0, "image_urls")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Dreamomni2EditInput {
+                                        image_urls: f0,
+                                        prompt: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_urls")),
+                                (_, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -108,9 +113,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
                     map.end()
                 }
             }
@@ -138,9 +142,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Dreamomni2EditOutput {
-                                image: __fal::required(f0, "image")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(Dreamomni2EditOutput { image: f0 }),
+                                (None,) => Err(__fal::missing("image")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

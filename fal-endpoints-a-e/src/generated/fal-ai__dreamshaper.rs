@@ -76,35 +76,22 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "embeddings", &self.embeddings)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                __fal::optional_entry(&mut map, "format", &self.format)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(&mut map, "loras", &self.loras)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "request_id", &self.request_id)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "safety_checker_version",
-                    &self.safety_checker_version,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("embeddings", &self.embeddings);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("expand_prompt", &self.expand_prompt);
+                map.opt("format", &self.format);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("image_size", &self.image_size);
+                map.opt("loras", &self.loras);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("num_images", &self.num_images);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.put("prompt", &self.prompt);
+                map.opt("request_id", &self.request_id);
+                map.opt("safety_checker_version", &self.safety_checker_version);
+                map.opt("seed", &self.seed);
+                map.opt("sync_mode", &self.sync_mode);
                 map.end()
             }
         }
@@ -182,23 +169,28 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DreamshaperInput {
-                            embeddings: f0,
-                            enable_safety_checker: f1,
-                            expand_prompt: f2,
-                            format: f3,
-                            guidance_scale: f4,
-                            image_size: f5,
-                            loras: f6,
-                            negative_prompt: f7,
-                            num_images: f8,
-                            num_inference_steps: f9,
-                            prompt: __fal::required(f10, "prompt")?,
-                            request_id: f11,
-                            safety_checker_version: f12,
-                            seed: f13,
-                            sync_mode: f14,
-                        })
+                        match (f10,) {
+                            (Some(f10),) => {
+                                Ok(DreamshaperInput {
+                                    embeddings: f0,
+                                    enable_safety_checker: f1,
+                                    expand_prompt: f2,
+                                    format: f3,
+                                    guidance_scale: f4,
+                                    image_size: f5,
+                                    loras: f6,
+                                    negative_prompt: f7,
+                                    num_images: f8,
+                                    num_inference_steps: f9,
+                                    prompt: f10,
+                                    request_id: f11,
+                                    safety_checker_version: f12,
+                                    seed: f13,
+                                    sync_mode: f14,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -383,13 +375,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("timings", &self.timings)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("timings", &self.timings);
+                map.put("seed", &self.seed);
+                map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -431,13 +422,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DreamshaperOutput {
-                            images: __fal::required(f0, "images")?,
-                            timings: __fal::required(f1, "timings")?,
-                            seed: __fal::required(f2, "seed")?,
-                            has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                            prompt: __fal::required(f4, "prompt")?,
-                        })
+                        match (f0, f1, f2, f3, f4) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                Ok(DreamshaperOutput {
+                                    images: f0,
+                                    timings: f1,
+                                    seed: f2,
+                                    has_nsfw_concepts: f3,
+                                    prompt: f4,
+                                })
+                            }
+                            (None, _, _, _, _) => Err(__fal::missing("images")),
+                            (_, None, _, _, _) => Err(__fal::missing("timings")),
+                            (_, _, None, _, _) => Err(__fal::missing("seed")),
+                            (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                            (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -458,10 +458,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("path", &self.path)?;
-                __fal::optional_entry(&mut map, "tokens", &self.tokens)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("path", &self.path);
+                map.opt("tokens", &self.tokens);
                 map.end()
             }
         }
@@ -492,10 +491,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Embedding {
-                            path: __fal::required(f0, "path")?,
-                            tokens: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(Embedding { path: f0, tokens: f1 }),
+                            (None,) => Err(__fal::missing("path")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -783,10 +782,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("height", &self.height);
+                map.opt("width", &self.width);
                 map.end()
             }
         }
@@ -887,11 +885,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "force", &self.force)?;
-                map.serialize_entry("path", &self.path)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("force", &self.force);
+                map.put("path", &self.path);
+                map.opt("scale", &self.scale);
                 map.end()
             }
         }
@@ -925,11 +922,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LoraWeightType2 {
-                            force: f0,
-                            path: __fal::required(f1, "path")?,
-                            scale: f2,
-                        })
+                        match (f1,) {
+                            (Some(f1),) => {
+                                Ok(LoraWeightType2 {
+                                    force: f0,
+                                    path: f1,
+                                    scale: f2,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("path")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -27,11 +27,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                __fal::optional_entry(&mut map, "target_language", &self.target_language)?;
-                __fal::optional_entry(&mut map, "do_lipsync", &self.do_lipsync)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
+                map.opt("target_language", &self.target_language);
+                map.opt("do_lipsync", &self.do_lipsync);
                 map.end()
             }
         }
@@ -67,11 +66,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DubbingInput {
-                            video_url: __fal::required(f0, "video_url")?,
-                            target_language: f1,
-                            do_lipsync: f2,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(DubbingInput {
+                                    video_url: f0,
+                                    target_language: f1,
+                                    do_lipsync: f2,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("video_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -131,9 +135,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -161,9 +164,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DubbingOutput {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(DubbingOutput { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

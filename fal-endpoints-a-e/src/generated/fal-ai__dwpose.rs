@@ -24,10 +24,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "draw_mode", &self.draw_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("draw_mode", &self.draw_mode);
                 map.end()
             }
         }
@@ -59,10 +58,15 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DwposeInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            draw_mode: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(DwposeInput {
+                                    image_url: f0,
+                                    draw_mode: f1,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -215,9 +219,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
                 map.end()
             }
         }
@@ -245,9 +248,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(DwposeOutput {
-                            image: __fal::required(f0, "image")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(DwposeOutput { image: f0 }),
+                            (None,) => Err(__fal::missing("image")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -48,24 +48,15 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("audio_url", &self.audio_url)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_frames_per_generation",
-                    &self.num_frames_per_generation,
-                )?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "audio_guidance_scale",
-                    &self.audio_guidance_scale,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("audio_url", &self.audio_url);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("num_frames_per_generation", &self.num_frames_per_generation);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("audio_guidance_scale", &self.audio_guidance_scale);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -122,16 +113,23 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(EchomimicV3Input {
-                            image_url: __fal::required(f0, "image_url")?,
-                            audio_url: __fal::required(f1, "audio_url")?,
-                            prompt: __fal::required(f2, "prompt")?,
-                            negative_prompt: f3,
-                            num_frames_per_generation: f4,
-                            guidance_scale: f5,
-                            audio_guidance_scale: f6,
-                            seed: f7,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(EchomimicV3Input {
+                                    image_url: f0,
+                                    audio_url: f1,
+                                    prompt: f2,
+                                    negative_prompt: f3,
+                                    num_frames_per_generation: f4,
+                                    guidance_scale: f5,
+                                    audio_guidance_scale: f6,
+                                    seed: f7,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("image_url")),
+                            (_, None, _) => Err(__fal::missing("audio_url")),
+                            (_, _, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -242,9 +240,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -272,9 +269,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(EchomimicV3Output {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(EchomimicV3Output { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -23,10 +23,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "video_url", &self.video_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("audio_url", &self.audio_url);
+                    map.opt("video_url", &self.video_url);
                     map.end()
                 }
             }
@@ -123,10 +122,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
-                    __fal::optional_entry(&mut map, "timestamps", &self.timestamps)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
+                    map.opt("timestamps", &self.timestamps);
                     map.end()
                 }
             }
@@ -158,10 +156,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ElevenlabsAudioIsolationOutput {
-                                audio: __fal::required(f0, "audio")?,
-                                timestamps: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ElevenlabsAudioIsolationOutput {
+                                        audio: f0,
+                                        timestamps: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -37,18 +37,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "composition_plan", &self.composition_plan)?;
-                    __fal::optional_entry(&mut map, "music_length_ms", &self.music_length_ms)?;
-                    __fal::optional_entry(&mut map, "force_instrumental", &self.force_instrumental)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "respect_sections_durations",
-                        &self.respect_sections_durations,
-                    )?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("composition_plan", &self.composition_plan);
+                    map.opt("music_length_ms", &self.music_length_ms);
+                    map.opt("force_instrumental", &self.force_instrumental);
+                    map.opt("respect_sections_durations", &self.respect_sections_durations);
+                    map.opt("output_format", &self.output_format);
                     map.end()
                 }
             }
@@ -205,9 +200,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
                     map.end()
                 }
             }
@@ -235,9 +229,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ElevenlabsMusicOutput {
-                                audio: __fal::required(f0, "audio")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(ElevenlabsMusicOutput { audio: f0 }),
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -258,11 +253,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("positive_global_styles", &self.positive_global_styles)?;
-                    map.serialize_entry("negative_global_styles", &self.negative_global_styles)?;
-                    map.serialize_entry("sections", &self.sections)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("positive_global_styles", &self.positive_global_styles);
+                    map.put("negative_global_styles", &self.negative_global_styles);
+                    map.put("sections", &self.sections);
                     map.end()
                 }
             }
@@ -304,17 +298,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MusicCompositionPlan {
-                                positive_global_styles: __fal::required(
-                                    f0,
-                                    "positive_global_styles",
-                                )?,
-                                negative_global_styles: __fal::required(
-                                    f1,
-                                    "negative_global_styles",
-                                )?,
-                                sections: __fal::required(f2, "sections")?,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(MusicCompositionPlan {
+                                        positive_global_styles: f0,
+                                        negative_global_styles: f1,
+                                        sections: f2,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("positive_global_styles")),
+                                (_, None, _) => Err(__fal::missing("negative_global_styles")),
+                                (_, _, None) => Err(__fal::missing("sections")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -368,13 +363,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("section_name", &self.section_name)?;
-                    map.serialize_entry("positive_local_styles", &self.positive_local_styles)?;
-                    map.serialize_entry("negative_local_styles", &self.negative_local_styles)?;
-                    map.serialize_entry("duration_ms", &self.duration_ms)?;
-                    map.serialize_entry("lines", &self.lines)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("section_name", &self.section_name);
+                    map.put("positive_local_styles", &self.positive_local_styles);
+                    map.put("negative_local_styles", &self.negative_local_styles);
+                    map.put("duration_ms", &self.duration_ms);
+                    map.put("lines", &self.lines);
                     map.end()
                 }
             }
@@ -422,13 +416,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MusicSection {
-                                section_name: __fal::required(f0, "section_name")?,
-                                positive_local_styles: __fal::required(f1, "positive_local_styles")?,
-                                negative_local_styles: __fal::required(f2, "negative_local_styles")?,
-                                duration_ms: __fal::required(f3, "duration_ms")?,
-                                lines: __fal::required(f4, "lines")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(MusicSection {
+                                        section_name: f0,
+                                        positive_local_styles: f1,
+                                        negative_local_styles: f2,
+                                        duration_ms: f3,
+                                        lines: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("section_name")),
+                                (_, None, _, _, _) => Err(__fal::missing("positive_local_styles")),
+                                (_, _, None, _, _) => Err(__fal::missing("negative_local_styles")),
+                                (_, _, _, None, _) => Err(__fal::missing("duration_ms")),
+                                (_, _, _, _, None) => Err(__fal::missing("lines")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -38,13 +38,12 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("text", &self.text)?;
-                        __fal::optional_entry(&mut map, "duration_seconds", &self.duration_seconds)?;
-                        __fal::optional_entry(&mut map, "prompt_influence", &self.prompt_influence)?;
-                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __fal::optional_entry(&mut map, "loop", &self.r#loop)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("text", &self.text);
+                        map.opt("duration_seconds", &self.duration_seconds);
+                        map.opt("prompt_influence", &self.prompt_influence);
+                        map.opt("output_format", &self.output_format);
+                        map.opt("loop", &self.r#loop);
                         map.end()
                     }
                 }
@@ -92,13 +91,18 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ElevenlabsSoundEffectsV2Input {
-                                    text: __fal::required(f0, "text")?,
-                                    duration_seconds: f1,
-                                    prompt_influence: f2,
-                                    output_format: f3,
-                                    r#loop: f4,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ElevenlabsSoundEffectsV2Input {
+                                            text: f0,
+                                            duration_seconds: f1,
+                                            prompt_influence: f2,
+                                            output_format: f3,
+                                            r#loop: f4,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("text")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -185,9 +189,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("audio", &self.audio)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("audio", &self.audio);
                         map.end()
                     }
                 }
@@ -215,9 +218,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ElevenlabsSoundEffectsV2Output {
-                                    audio: __fal::required(f0, "audio")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ElevenlabsSoundEffectsV2Output {
+                                            audio: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("audio")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

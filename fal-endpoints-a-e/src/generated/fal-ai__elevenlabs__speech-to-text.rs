@@ -33,12 +33,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "language_code", &self.language_code)?;
-                    __fal::optional_entry(&mut map, "tag_audio_events", &self.tag_audio_events)?;
-                    __fal::optional_entry(&mut map, "diarize", &self.diarize)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio_url", &self.audio_url);
+                    map.opt("language_code", &self.language_code);
+                    map.opt("tag_audio_events", &self.tag_audio_events);
+                    map.opt("diarize", &self.diarize);
                     map.end()
                 }
             }
@@ -83,12 +82,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ElevenlabsSpeechToTextInput {
-                                audio_url: __fal::required(f0, "audio_url")?,
-                                language_code: f1,
-                                tag_audio_events: f2,
-                                diarize: f3,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ElevenlabsSpeechToTextInput {
+                                        audio_url: f0,
+                                        language_code: f1,
+                                        tag_audio_events: f2,
+                                        diarize: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -161,12 +165,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("text", &self.text)?;
-                    map.serialize_entry("language_code", &self.language_code)?;
-                    map.serialize_entry("language_probability", &self.language_probability)?;
-                    map.serialize_entry("words", &self.words)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("text", &self.text);
+                    map.put("language_code", &self.language_code);
+                    map.put("language_probability", &self.language_probability);
+                    map.put("words", &self.words);
                     map.end()
                 }
             }
@@ -206,12 +209,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ElevenlabsSpeechToTextOutput {
-                                text: __fal::required(f0, "text")?,
-                                language_code: __fal::required(f1, "language_code")?,
-                                language_probability: __fal::required(f2, "language_probability")?,
-                                words: __fal::required(f3, "words")?,
-                            })
+                            match (f0, f1, f2, f3) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                    Ok(ElevenlabsSpeechToTextOutput {
+                                        text: f0,
+                                        language_code: f1,
+                                        language_probability: f2,
+                                        words: f3,
+                                    })
+                                }
+                                (None, _, _, _) => Err(__fal::missing("text")),
+                                (_, None, _, _) => Err(__fal::missing("language_code")),
+                                (_, _, None, _) => Err(__fal::missing("language_probability")),
+                                (_, _, _, None) => Err(__fal::missing("words")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -236,13 +247,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("text", &self.text)?;
-                    __fal::optional_entry(&mut map, "start", &self.start)?;
-                    __fal::optional_entry(&mut map, "end", &self.end)?;
-                    map.serialize_entry("type", &self.r#type)?;
-                    __fal::optional_entry(&mut map, "speaker_id", &self.speaker_id)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("text", &self.text);
+                    map.opt("start", &self.start);
+                    map.opt("end", &self.end);
+                    map.put("type", &self.r#type);
+                    map.opt("speaker_id", &self.speaker_id);
                     map.end()
                 }
             }
@@ -282,13 +292,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(TranscriptionWord {
-                                text: __fal::required(f0, "text")?,
-                                start: f1,
-                                end: f2,
-                                r#type: __fal::required(f3, "type")?,
-                                speaker_id: f4,
-                            })
+                            match (f0, f3) {
+                                (Some(f0), Some(f3)) => {
+                                    Ok(TranscriptionWord {
+                                        text: f0,
+                                        start: f1,
+                                        end: f2,
+                                        r#type: f3,
+                                        speaker_id: f4,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("text")),
+                                (_, None) => Err(__fal::missing("type")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

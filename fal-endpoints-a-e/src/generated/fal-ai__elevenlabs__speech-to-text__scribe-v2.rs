@@ -40,13 +40,12 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("audio_url", &self.audio_url)?;
-                        __fal::optional_entry(&mut map, "language_code", &self.language_code)?;
-                        __fal::optional_entry(&mut map, "tag_audio_events", &self.tag_audio_events)?;
-                        __fal::optional_entry(&mut map, "diarize", &self.diarize)?;
-                        __fal::optional_entry(&mut map, "keyterms", &self.keyterms)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("audio_url", &self.audio_url);
+                        map.opt("language_code", &self.language_code);
+                        map.opt("tag_audio_events", &self.tag_audio_events);
+                        map.opt("diarize", &self.diarize);
+                        map.opt("keyterms", &self.keyterms);
                         map.end()
                     }
                 }
@@ -94,13 +93,18 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ElevenlabsSpeechToTextScribeV2Input {
-                                    audio_url: __fal::required(f0, "audio_url")?,
-                                    language_code: f1,
-                                    tag_audio_events: f2,
-                                    diarize: f3,
-                                    keyterms: f4,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ElevenlabsSpeechToTextScribeV2Input {
+                                            audio_url: f0,
+                                            language_code: f1,
+                                            tag_audio_events: f2,
+                                            diarize: f3,
+                                            keyterms: f4,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("audio_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -189,12 +193,11 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("text", &self.text)?;
-                        map.serialize_entry("language_code", &self.language_code)?;
-                        map.serialize_entry("language_probability", &self.language_probability)?;
-                        map.serialize_entry("words", &self.words)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("text", &self.text);
+                        map.put("language_code", &self.language_code);
+                        map.put("language_probability", &self.language_probability);
+                        map.put("words", &self.words);
                         map.end()
                     }
                 }
@@ -234,12 +237,20 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ElevenlabsSpeechToTextScribeV2Output {
-                                    text: __fal::required(f0, "text")?,
-                                    language_code: __fal::required(f1, "language_code")?,
-                                    language_probability: __fal::required(f2, "language_probability")?,
-                                    words: __fal::required(f3, "words")?,
-                                })
+                                match (f0, f1, f2, f3) {
+                                    (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                        Ok(ElevenlabsSpeechToTextScribeV2Output {
+                                            text: f0,
+                                            language_code: f1,
+                                            language_probability: f2,
+                                            words: f3,
+                                        })
+                                    }
+                                    (None, _, _, _) => Err(__fal::missing("text")),
+                                    (_, None, _, _) => Err(__fal::missing("language_code")),
+                                    (_, _, None, _) => Err(__fal::missing("language_probability")),
+                                    (_, _, _, None) => Err(__fal::missing("words")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -264,13 +275,12 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("text", &self.text)?;
-                        __fal::optional_entry(&mut map, "start", &self.start)?;
-                        __fal::optional_entry(&mut map, "end", &self.end)?;
-                        map.serialize_entry("type", &self.r#type)?;
-                        __fal::optional_entry(&mut map, "speaker_id", &self.speaker_id)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("text", &self.text);
+                        map.opt("start", &self.start);
+                        map.opt("end", &self.end);
+                        map.put("type", &self.r#type);
+                        map.opt("speaker_id", &self.speaker_id);
                         map.end()
                     }
                 }
@@ -310,13 +320,19 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(TranscriptionWord {
-                                    text: __fal::required(f0, "text")?,
-                                    start: f1,
-                                    end: f2,
-                                    r#type: __fal::required(f3, "type")?,
-                                    speaker_id: f4,
-                                })
+                                match (f0, f3) {
+                                    (Some(f0), Some(f3)) => {
+                                        Ok(TranscriptionWord {
+                                            text: f0,
+                                            start: f1,
+                                            end: f2,
+                                            r#type: f3,
+                                            speaker_id: f4,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("text")),
+                                    (_, None) => Err(__fal::missing("type")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

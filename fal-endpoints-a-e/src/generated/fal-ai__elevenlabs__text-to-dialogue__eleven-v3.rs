@@ -35,18 +35,16 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("inputs", &self.inputs)?;
-                        __fal::optional_entry(&mut map, "stability", &self.stability)?;
-                        __fal::optional_entry(&mut map, "use_speaker_boost", &self.use_speaker_boost)?;
-                        __fal::optional_entry(
-                            &mut map,
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("inputs", &self.inputs);
+                        map.opt("stability", &self.stability);
+                        map.opt("use_speaker_boost", &self.use_speaker_boost);
+                        map.opt(
                             "pronunciation_dictionary_locators",
                             &self.pronunciation_dictionary_locators,
-                        )?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "language_code", &self.language_code)?;
+                        );
+                        map.opt("seed", &self.seed);
+                        map.opt("language_code", &self.language_code);
                         map.end()
                     }
                 }
@@ -97,14 +95,19 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ElevenlabsTextToDialogueElevenV3Input {
-                                    inputs: __fal::required(f0, "inputs")?,
-                                    stability: f1,
-                                    use_speaker_boost: f2,
-                                    pronunciation_dictionary_locators: f3,
-                                    seed: f4,
-                                    language_code: f5,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ElevenlabsTextToDialogueElevenV3Input {
+                                            inputs: f0,
+                                            stability: f1,
+                                            use_speaker_boost: f2,
+                                            pronunciation_dictionary_locators: f3,
+                                            seed: f4,
+                                            language_code: f5,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("inputs")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -202,10 +205,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("text", &self.text)?;
-                        map.serialize_entry("voice", &self.voice)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("text", &self.text);
+                        map.put("voice", &self.voice);
                         map.end()
                     }
                 }
@@ -236,10 +238,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(DialogueBlock {
-                                    text: __fal::required(f0, "text")?,
-                                    voice: __fal::required(f1, "voice")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(DialogueBlock {
+                                            text: f0,
+                                            voice: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("text")),
+                                    (_, None) => Err(__fal::missing("voice")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -272,10 +280,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("audio", &self.audio)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("audio", &self.audio);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -306,10 +313,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ElevenlabsTextToDialogueElevenV3Output {
-                                    audio: __fal::required(f0, "audio")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(ElevenlabsTextToDialogueElevenV3Output {
+                                            audio: f0,
+                                            seed: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("audio")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -328,14 +341,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "pronunciation_dictionary_id",
-                            &self.pronunciation_dictionary_id,
-                        )?;
-                        __fal::optional_entry(&mut map, "version_id", &self.version_id)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("pronunciation_dictionary_id", &self.pronunciation_dictionary_id);
+                        map.opt("version_id", &self.version_id);
                         map.end()
                     }
                 }

@@ -44,18 +44,13 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("text", &self.text)?;
-                        __fal::optional_entry(&mut map, "voice", &self.voice)?;
-                        __fal::optional_entry(&mut map, "stability", &self.stability)?;
-                        __fal::optional_entry(&mut map, "timestamps", &self.timestamps)?;
-                        __fal::optional_entry(&mut map, "language_code", &self.language_code)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "apply_text_normalization",
-                            &self.apply_text_normalization,
-                        )?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("text", &self.text);
+                        map.opt("voice", &self.voice);
+                        map.opt("stability", &self.stability);
+                        map.opt("timestamps", &self.timestamps);
+                        map.opt("language_code", &self.language_code);
+                        map.opt("apply_text_normalization", &self.apply_text_normalization);
                         map.end()
                     }
                 }
@@ -106,14 +101,19 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ElevenlabsTtsElevenV3Input {
-                                    text: __fal::required(f0, "text")?,
-                                    voice: f1,
-                                    stability: f2,
-                                    timestamps: f3,
-                                    language_code: f4,
-                                    apply_text_normalization: f5,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ElevenlabsTtsElevenV3Input {
+                                            text: f0,
+                                            voice: f1,
+                                            stability: f2,
+                                            timestamps: f3,
+                                            language_code: f4,
+                                            apply_text_normalization: f5,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("text")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -305,10 +305,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("audio", &self.audio)?;
-                        __fal::optional_entry(&mut map, "timestamps", &self.timestamps)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("audio", &self.audio);
+                        map.opt("timestamps", &self.timestamps);
                         map.end()
                     }
                 }
@@ -340,10 +339,15 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ElevenlabsTtsElevenV3Output {
-                                    audio: __fal::required(f0, "audio")?,
-                                    timestamps: f1,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ElevenlabsTtsElevenV3Output {
+                                            audio: f0,
+                                            timestamps: f1,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("audio")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -63,23 +63,18 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("text", &self.text)?;
-                        __fal::optional_entry(&mut map, "voice", &self.voice)?;
-                        __fal::optional_entry(&mut map, "stability", &self.stability)?;
-                        __fal::optional_entry(&mut map, "similarity_boost", &self.similarity_boost)?;
-                        __fal::optional_entry(&mut map, "style", &self.style)?;
-                        __fal::optional_entry(&mut map, "speed", &self.speed)?;
-                        __fal::optional_entry(&mut map, "timestamps", &self.timestamps)?;
-                        __fal::optional_entry(&mut map, "previous_text", &self.previous_text)?;
-                        __fal::optional_entry(&mut map, "next_text", &self.next_text)?;
-                        __fal::optional_entry(&mut map, "language_code", &self.language_code)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "apply_text_normalization",
-                            &self.apply_text_normalization,
-                        )?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("text", &self.text);
+                        map.opt("voice", &self.voice);
+                        map.opt("stability", &self.stability);
+                        map.opt("similarity_boost", &self.similarity_boost);
+                        map.opt("style", &self.style);
+                        map.opt("speed", &self.speed);
+                        map.opt("timestamps", &self.timestamps);
+                        map.opt("previous_text", &self.previous_text);
+                        map.opt("next_text", &self.next_text);
+                        map.opt("language_code", &self.language_code);
+                        map.opt("apply_text_normalization", &self.apply_text_normalization);
                         map.end()
                     }
                 }
@@ -145,19 +140,24 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ElevenlabsTtsMultilingualV2Input {
-                                    text: __fal::required(f0, "text")?,
-                                    voice: f1,
-                                    stability: f2,
-                                    similarity_boost: f3,
-                                    style: f4,
-                                    speed: f5,
-                                    timestamps: f6,
-                                    previous_text: f7,
-                                    next_text: f8,
-                                    language_code: f9,
-                                    apply_text_normalization: f10,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ElevenlabsTtsMultilingualV2Input {
+                                            text: f0,
+                                            voice: f1,
+                                            stability: f2,
+                                            similarity_boost: f3,
+                                            style: f4,
+                                            speed: f5,
+                                            timestamps: f6,
+                                            previous_text: f7,
+                                            next_text: f8,
+                                            language_code: f9,
+                                            apply_text_normalization: f10,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("text")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -405,10 +405,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("audio", &self.audio)?;
-                        __fal::optional_entry(&mut map, "timestamps", &self.timestamps)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("audio", &self.audio);
+                        map.opt("timestamps", &self.timestamps);
                         map.end()
                     }
                 }
@@ -440,10 +439,15 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ElevenlabsTtsMultilingualV2Output {
-                                    audio: __fal::required(f0, "audio")?,
-                                    timestamps: f1,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ElevenlabsTtsMultilingualV2Output {
+                                            audio: f0,
+                                            timestamps: f1,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("audio")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -42,14 +42,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "cfg", &self.cfg)?;
-                __fal::optional_entry(&mut map, "steps", &self.steps)?;
-                __fal::optional_entry(&mut map, "crop_size", &self.crop_size)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "background_removal", &self.background_removal)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("cfg", &self.cfg);
+                map.opt("steps", &self.steps);
+                map.opt("crop_size", &self.crop_size);
+                map.opt("seed", &self.seed);
+                map.opt("background_removal", &self.background_removal);
                 map.end()
             }
         }
@@ -100,14 +99,19 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Era3dInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            cfg: f1,
-                            steps: f2,
-                            crop_size: f3,
-                            seed: f4,
-                            background_removal: f5,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(Era3dInput {
+                                    image_url: f0,
+                                    cfg: f1,
+                                    steps: f2,
+                                    crop_size: f3,
+                                    seed: f4,
+                                    background_removal: f5,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -213,11 +217,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("normal_images", &self.normal_images)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("normal_images", &self.normal_images);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -251,11 +254,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Era3dOutput {
-                            images: __fal::required(f0, "images")?,
-                            normal_images: __fal::required(f1, "normal_images")?,
-                            seed: __fal::required(f2, "seed")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(Era3dOutput {
+                                    images: f0,
+                                    normal_images: f1,
+                                    seed: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("images")),
+                            (_, None, _) => Err(__fal::missing("normal_images")),
+                            (_, _, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -73,33 +73,20 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "num_inference_steps",
-                            &self.num_inference_steps,
-                        )?;
-                        __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_prompt_expansion",
-                            &self.enable_prompt_expansion,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_safety_checker",
-                            &self.enable_safety_checker,
-                        )?;
-                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                        __fal::optional_entry(&mut map, "loras", &self.loras)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("image_size", &self.image_size);
+                        map.opt("num_inference_steps", &self.num_inference_steps);
+                        map.opt("guidance_scale", &self.guidance_scale);
+                        map.opt("seed", &self.seed);
+                        map.opt("num_images", &self.num_images);
+                        map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                        map.opt("enable_safety_checker", &self.enable_safety_checker);
+                        map.opt("output_format", &self.output_format);
+                        map.opt("sync_mode", &self.sync_mode);
+                        map.opt("acceleration", &self.acceleration);
+                        map.opt("loras", &self.loras);
                         map.end()
                     }
                 }
@@ -171,21 +158,26 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ErnieImageLoraTurboInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    negative_prompt: f1,
-                                    image_size: f2,
-                                    num_inference_steps: f3,
-                                    guidance_scale: f4,
-                                    seed: f5,
-                                    num_images: f6,
-                                    enable_prompt_expansion: f7,
-                                    enable_safety_checker: f8,
-                                    output_format: f9,
-                                    sync_mode: f10,
-                                    acceleration: f11,
-                                    loras: f12,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ErnieImageLoraTurboInput {
+                                            prompt: f0,
+                                            negative_prompt: f1,
+                                            image_size: f2,
+                                            num_inference_steps: f3,
+                                            guidance_scale: f4,
+                                            seed: f5,
+                                            num_images: f6,
+                                            enable_prompt_expansion: f7,
+                                            enable_safety_checker: f8,
+                                            output_format: f9,
+                                            sync_mode: f10,
+                                            acceleration: f11,
+                                            loras: f12,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -434,12 +426,11 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
-                        map.serialize_entry("seed", &self.seed)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        map.serialize_entry("timings", &self.timings)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
+                        map.put("seed", &self.seed);
+                        map.put("prompt", &self.prompt);
+                        map.put("timings", &self.timings);
                         map.end()
                     }
                 }
@@ -475,12 +466,20 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ErnieImageLoraTurboOutput {
-                                    images: __fal::required(f0, "images")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                    prompt: __fal::required(f2, "prompt")?,
-                                    timings: __fal::required(f3, "timings")?,
-                                })
+                                match (f0, f1, f2, f3) {
+                                    (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                        Ok(ErnieImageLoraTurboOutput {
+                                            images: f0,
+                                            seed: f1,
+                                            prompt: f2,
+                                            timings: f3,
+                                        })
+                                    }
+                                    (None, _, _, _) => Err(__fal::missing("images")),
+                                    (_, None, _, _) => Err(__fal::missing("seed")),
+                                    (_, _, None, _) => Err(__fal::missing("prompt")),
+                                    (_, _, _, None) => Err(__fal::missing("timings")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -505,10 +504,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "width", &self.width)?;
-                        __fal::optional_entry(&mut map, "height", &self.height)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("width", &self.width);
+                        map.opt("height", &self.height);
                         map.end()
                     }
                 }
@@ -792,10 +790,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("path", &self.path)?;
-                        __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("path", &self.path);
+                        map.opt("scale", &self.scale);
                         map.end()
                     }
                 }
@@ -826,10 +823,10 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(LoraWeight {
-                                    path: __fal::required(f0, "path")?,
-                                    scale: f1,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => Ok(LoraWeight { path: f0, scale: f1 }),
+                                    (None,) => Err(__fal::missing("path")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

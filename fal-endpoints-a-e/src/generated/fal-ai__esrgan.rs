@@ -40,14 +40,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
-                __fal::optional_entry(&mut map, "tile", &self.tile)?;
-                __fal::optional_entry(&mut map, "face", &self.face)?;
-                __fal::optional_entry(&mut map, "model", &self.model)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("scale", &self.scale);
+                map.opt("tile", &self.tile);
+                map.opt("face", &self.face);
+                map.opt("model", &self.model);
+                map.opt("output_format", &self.output_format);
                 map.end()
             }
         }
@@ -98,14 +97,19 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(EsrganInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            scale: f1,
-                            tile: f2,
-                            face: f3,
-                            model: f4,
-                            output_format: f5,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(EsrganInput {
+                                    image_url: f0,
+                                    scale: f1,
+                                    tile: f2,
+                                    face: f3,
+                                    model: f4,
+                                    output_format: f5,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -188,9 +192,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
                 map.end()
             }
         }
@@ -218,9 +221,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(EsrganOutput {
-                            image: __fal::required(f0, "image")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(EsrganOutput { image: f0 }),
+                            (None,) => Err(__fal::missing("image")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

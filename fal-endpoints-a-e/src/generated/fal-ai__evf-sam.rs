@@ -55,18 +55,17 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "semantic_type", &self.semantic_type)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "mask_only", &self.mask_only)?;
-                __fal::optional_entry(&mut map, "use_grounding_dino", &self.use_grounding_dino)?;
-                __fal::optional_entry(&mut map, "revert_mask", &self.revert_mask)?;
-                __fal::optional_entry(&mut map, "blur_mask", &self.blur_mask)?;
-                __fal::optional_entry(&mut map, "expand_mask", &self.expand_mask)?;
-                __fal::optional_entry(&mut map, "fill_holes", &self.fill_holes)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("semantic_type", &self.semantic_type);
+                map.put("image_url", &self.image_url);
+                map.opt("mask_only", &self.mask_only);
+                map.opt("use_grounding_dino", &self.use_grounding_dino);
+                map.opt("revert_mask", &self.revert_mask);
+                map.opt("blur_mask", &self.blur_mask);
+                map.opt("expand_mask", &self.expand_mask);
+                map.opt("fill_holes", &self.fill_holes);
                 map.end()
             }
         }
@@ -129,18 +128,24 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(EvfSamInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            negative_prompt: f1,
-                            semantic_type: f2,
-                            image_url: __fal::required(f3, "image_url")?,
-                            mask_only: f4,
-                            use_grounding_dino: f5,
-                            revert_mask: f6,
-                            blur_mask: f7,
-                            expand_mask: f8,
-                            fill_holes: f9,
-                        })
+                        match (f0, f3) {
+                            (Some(f0), Some(f3)) => {
+                                Ok(EvfSamInput {
+                                    prompt: f0,
+                                    negative_prompt: f1,
+                                    semantic_type: f2,
+                                    image_url: f3,
+                                    mask_only: f4,
+                                    use_grounding_dino: f5,
+                                    revert_mask: f6,
+                                    blur_mask: f7,
+                                    expand_mask: f8,
+                                    fill_holes: f9,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("prompt")),
+                            (_, None) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -255,9 +260,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
                 map.end()
             }
         }
@@ -285,9 +289,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(EvfSamOutput {
-                            image: __fal::required(f0, "image")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(EvfSamOutput { image: f0 }),
+                            (None,) => Err(__fal::missing("image")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

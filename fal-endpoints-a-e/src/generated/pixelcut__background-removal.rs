@@ -27,11 +27,10 @@ pub mod pixelcut {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("output_format", &self.output_format);
+                map.opt("sync_mode", &self.sync_mode);
                 map.end()
             }
         }
@@ -67,11 +66,16 @@ pub mod pixelcut {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(BackgroundRemovalInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            output_format: f1,
-                            sync_mode: f2,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(BackgroundRemovalInput {
+                                    image_url: f0,
+                                    output_format: f1,
+                                    sync_mode: f2,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -130,10 +134,9 @@ pub mod pixelcut {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "image", &self.image)?;
-                __fal::optional_entry(&mut map, "file", &self.file)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("image", &self.image);
+                map.opt("file", &self.file);
                 map.end()
             }
         }

@@ -31,16 +31,11 @@ pub mod resemble_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("source_audio_url", &self.source_audio_url)?;
-                    __fal::optional_entry(&mut map, "target_voice", &self.target_voice)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "target_voice_audio_url",
-                        &self.target_voice_audio_url,
-                    )?;
-                    __fal::optional_entry(&mut map, "high_quality_audio", &self.high_quality_audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("source_audio_url", &self.source_audio_url);
+                    map.opt("target_voice", &self.target_voice);
+                    map.opt("target_voice_audio_url", &self.target_voice_audio_url);
+                    map.opt("high_quality_audio", &self.high_quality_audio);
                     map.end()
                 }
             }
@@ -85,12 +80,17 @@ pub mod resemble_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ChatterboxhdSpeechToSpeechInput {
-                                source_audio_url: __fal::required(f0, "source_audio_url")?,
-                                target_voice: f1,
-                                target_voice_audio_url: f2,
-                                high_quality_audio: f3,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ChatterboxhdSpeechToSpeechInput {
+                                        source_audio_url: f0,
+                                        target_voice: f1,
+                                        target_voice_audio_url: f2,
+                                        high_quality_audio: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("source_audio_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -159,9 +159,8 @@ pub mod resemble_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
                     map.end()
                 }
             }
@@ -189,9 +188,14 @@ pub mod resemble_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ChatterboxhdSpeechToSpeechOutput {
-                                audio: __fal::required(f0, "audio")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ChatterboxhdSpeechToSpeechOutput {
+                                        audio: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -49,16 +49,15 @@ pub mod resemble_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "text", &self.text)?;
-                    __fal::optional_entry(&mut map, "voice", &self.voice)?;
-                    __fal::optional_entry(&mut map, "audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "exaggeration", &self.exaggeration)?;
-                    __fal::optional_entry(&mut map, "cfg", &self.cfg)?;
-                    __fal::optional_entry(&mut map, "high_quality_audio", &self.high_quality_audio)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("text", &self.text);
+                    map.opt("voice", &self.voice);
+                    map.opt("audio_url", &self.audio_url);
+                    map.opt("exaggeration", &self.exaggeration);
+                    map.opt("cfg", &self.cfg);
+                    map.opt("high_quality_audio", &self.high_quality_audio);
+                    map.opt("seed", &self.seed);
+                    map.opt("temperature", &self.temperature);
                     map.end()
                 }
             }
@@ -257,9 +256,8 @@ pub mod resemble_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
                     map.end()
                 }
             }
@@ -287,9 +285,14 @@ pub mod resemble_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ChatterboxhdTextToSpeechOutput {
-                                audio: __fal::required(f0, "audio")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ChatterboxhdTextToSpeechOutput {
+                                        audio: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

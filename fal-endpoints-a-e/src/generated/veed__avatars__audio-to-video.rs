@@ -24,10 +24,9 @@ pub mod veed {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("avatar_id", &self.avatar_id)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("avatar_id", &self.avatar_id);
+                    map.put("audio_url", &self.audio_url);
                     map.end()
                 }
             }
@@ -59,10 +58,16 @@ pub mod veed {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AvatarsAudioToVideoInput {
-                                avatar_id: __fal::required(f0, "avatar_id")?,
-                                audio_url: __fal::required(f1, "audio_url")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(AvatarsAudioToVideoInput {
+                                        avatar_id: f0,
+                                        audio_url: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("avatar_id")),
+                                (_, None) => Err(__fal::missing("audio_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -329,9 +334,8 @@ pub mod veed {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -359,9 +363,14 @@ pub mod veed {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AvatarsAudioToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(AvatarsAudioToVideoOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

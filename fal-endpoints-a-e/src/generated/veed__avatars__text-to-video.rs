@@ -23,10 +23,9 @@ pub mod veed {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("avatar_id", &self.avatar_id)?;
-                    map.serialize_entry("text", &self.text)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("avatar_id", &self.avatar_id);
+                    map.put("text", &self.text);
                     map.end()
                 }
             }
@@ -58,10 +57,16 @@ pub mod veed {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AvatarsTextToVideoInput {
-                                avatar_id: __fal::required(f0, "avatar_id")?,
-                                text: __fal::required(f1, "text")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(AvatarsTextToVideoInput {
+                                        avatar_id: f0,
+                                        text: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("avatar_id")),
+                                (_, None) => Err(__fal::missing("text")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -316,9 +321,8 @@ pub mod veed {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -346,9 +350,14 @@ pub mod veed {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AvatarsTextToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(AvatarsTextToVideoOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

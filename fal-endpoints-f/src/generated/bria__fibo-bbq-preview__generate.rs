@@ -51,17 +51,16 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "structured_prompt", &self.structured_prompt)?;
-                    __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "steps_num", &self.steps_num)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("structured_prompt", &self.structured_prompt);
+                    map.opt("image_url", &self.image_url);
+                    map.opt("seed", &self.seed);
+                    map.opt("steps_num", &self.steps_num);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("sync_mode", &self.sync_mode);
                     map.end()
                 }
             }
@@ -272,16 +271,13 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "composition", &self.composition)?;
-                    __fal::optional_entry(&mut map, "color_scheme", &self.color_scheme)?;
-                    __fal::optional_entry(&mut map, "mood_atmosphere", &self.mood_atmosphere)?;
-                    __fal::optional_entry(&mut map, "aesthetic_score", &self.aesthetic_score)?;
-                    __fal::optional_entry(&mut map, "preference_score", &self.preference_score)?;
-                    for (name, value) in &self.extra {
-                        map.serialize_entry(name, value)?;
-                    }
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("composition", &self.composition);
+                    map.opt("color_scheme", &self.color_scheme);
+                    map.opt("mood_atmosphere", &self.mood_atmosphere);
+                    map.opt("aesthetic_score", &self.aesthetic_score);
+                    map.opt("preference_score", &self.preference_score);
+                    map.extra(&self.extra);
                     map.end()
                 }
             }
@@ -535,10 +531,9 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("top_left", &self.top_left)?;
-                    map.serialize_entry("bottom_right", &self.bottom_right)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("top_left", &self.top_left);
+                    map.put("bottom_right", &self.bottom_right);
                     map.end()
                 }
             }
@@ -570,10 +565,16 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(BoundingBoxType2 {
-                                top_left: __fal::required(f0, "top_left")?,
-                                bottom_right: __fal::required(f1, "bottom_right")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(BoundingBoxType2 {
+                                        top_left: f0,
+                                        bottom_right: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("top_left")),
+                                (_, None) => Err(__fal::missing("bottom_right")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -614,12 +615,11 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "name", &self.name)?;
-                    map.serialize_entry("red", &self.red)?;
-                    map.serialize_entry("green", &self.green)?;
-                    map.serialize_entry("blue", &self.blue)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("name", &self.name);
+                    map.put("red", &self.red);
+                    map.put("green", &self.green);
+                    map.put("blue", &self.blue);
                     map.end()
                 }
             }
@@ -655,12 +655,19 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Color {
-                                name: f0,
-                                red: __fal::required(f1, "red")?,
-                                green: __fal::required(f2, "green")?,
-                                blue: __fal::required(f3, "blue")?,
-                            })
+                            match (f1, f2, f3) {
+                                (Some(f1), Some(f2), Some(f3)) => {
+                                    Ok(Color {
+                                        name: f0,
+                                        red: f1,
+                                        green: f2,
+                                        blue: f3,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("red")),
+                                (_, None, _) => Err(__fal::missing("green")),
+                                (_, _, None) => Err(__fal::missing("blue")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -714,11 +721,10 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
-                    __fal::optional_entry(&mut map, "images", &self.images)?;
-                    map.serialize_entry("structured_prompt", &self.structured_prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
+                    map.opt("images", &self.images);
+                    map.put("structured_prompt", &self.structured_prompt);
                     map.end()
                 }
             }
@@ -754,11 +760,17 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FiboBbqPreviewGenerateOutput {
-                                image: __fal::required(f0, "image")?,
-                                images: f1,
-                                structured_prompt: __fal::required(f2, "structured_prompt")?,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(FiboBbqPreviewGenerateOutput {
+                                        image: f0,
+                                        images: f1,
+                                        structured_prompt: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image")),
+                                (_, None) => Err(__fal::missing("structured_prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -784,14 +796,11 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "conditions", &self.conditions)?;
-                    __fal::optional_entry(&mut map, "direction", &self.direction)?;
-                    __fal::optional_entry(&mut map, "shadows", &self.shadows)?;
-                    for (name, value) in &self.extra {
-                        map.serialize_entry(name, value)?;
-                    }
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("conditions", &self.conditions);
+                    map.opt("direction", &self.direction);
+                    map.opt("shadows", &self.shadows);
+                    map.extra(&self.extra);
                     map.end()
                 }
             }
@@ -908,15 +917,12 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "depth_of_field", &self.depth_of_field)?;
-                    __fal::optional_entry(&mut map, "focus", &self.focus)?;
-                    __fal::optional_entry(&mut map, "camera_angle", &self.camera_angle)?;
-                    __fal::optional_entry(&mut map, "lens_focal_length", &self.lens_focal_length)?;
-                    for (name, value) in &self.extra {
-                        map.serialize_entry(name, value)?;
-                    }
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("depth_of_field", &self.depth_of_field);
+                    map.opt("focus", &self.focus);
+                    map.opt("camera_angle", &self.camera_angle);
+                    map.opt("lens_focal_length", &self.lens_focal_length);
+                    map.extra(&self.extra);
                     map.end()
                 }
             }
@@ -1043,10 +1049,9 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("x", &self.x)?;
-                    map.serialize_entry("y", &self.y)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("x", &self.x);
+                    map.put("y", &self.y);
                     map.end()
                 }
             }
@@ -1076,10 +1081,11 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PointType2 {
-                                x: __fal::required(f0, "x")?,
-                                y: __fal::required(f1, "y")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => Ok(PointType2 { x: f0, y: f1 }),
+                                (None, _) => Err(__fal::missing("x")),
+                                (_, None) => Err(__fal::missing("y")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1141,31 +1147,26 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "description", &self.description)?;
-                    __fal::optional_entry(&mut map, "bounding_boxes", &self.bounding_boxes)?;
-                    __fal::optional_entry(&mut map, "colors", &self.colors)?;
-                    __fal::optional_entry(&mut map, "location", &self.location)?;
-                    __fal::optional_entry(&mut map, "relationship", &self.relationship)?;
-                    __fal::optional_entry(&mut map, "relative_size", &self.relative_size)?;
-                    __fal::optional_entry(&mut map, "shape_and_color", &self.shape_and_color)?;
-                    __fal::optional_entry(&mut map, "texture", &self.texture)?;
-                    __fal::optional_entry(&mut map, "appearance_details", &self.appearance_details)?;
-                    __fal::optional_entry(&mut map, "number_of_objects", &self.number_of_objects)?;
-                    __fal::optional_entry(&mut map, "pose", &self.pose)?;
-                    __fal::optional_entry(&mut map, "expression", &self.expression)?;
-                    __fal::optional_entry(&mut map, "clothing", &self.clothing)?;
-                    __fal::optional_entry(&mut map, "action", &self.action)?;
-                    __fal::optional_entry(&mut map, "gender", &self.gender)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "skin_tone_and_texture",
-                        &self.skin_tone_and_texture,
-                    )?;
-                    __fal::optional_entry(&mut map, "skin_color", &self.skin_color)?;
-                    __fal::optional_entry(&mut map, "orientation", &self.orientation)?;
-                    __fal::optional_entry(&mut map, "relative_distance", &self.relative_distance)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("description", &self.description);
+                    map.opt("bounding_boxes", &self.bounding_boxes);
+                    map.opt("colors", &self.colors);
+                    map.opt("location", &self.location);
+                    map.opt("relationship", &self.relationship);
+                    map.opt("relative_size", &self.relative_size);
+                    map.opt("shape_and_color", &self.shape_and_color);
+                    map.opt("texture", &self.texture);
+                    map.opt("appearance_details", &self.appearance_details);
+                    map.opt("number_of_objects", &self.number_of_objects);
+                    map.opt("pose", &self.pose);
+                    map.opt("expression", &self.expression);
+                    map.opt("clothing", &self.clothing);
+                    map.opt("action", &self.action);
+                    map.opt("gender", &self.gender);
+                    map.opt("skin_tone_and_texture", &self.skin_tone_and_texture);
+                    map.opt("skin_color", &self.skin_color);
+                    map.opt("orientation", &self.orientation);
+                    map.opt("relative_distance", &self.relative_distance);
                     map.end()
                 }
             }
@@ -1554,23 +1555,18 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "short_description", &self.short_description)?;
-                    __fal::optional_entry(&mut map, "objects", &self.objects)?;
-                    __fal::optional_entry(&mut map, "color_palette", &self.color_palette)?;
-                    __fal::optional_entry(&mut map, "background_setting", &self.background_setting)?;
-                    __fal::optional_entry(&mut map, "lighting", &self.lighting)?;
-                    __fal::optional_entry(&mut map, "aesthetics", &self.aesthetics)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "photographic_characteristics",
-                        &self.photographic_characteristics,
-                    )?;
-                    __fal::optional_entry(&mut map, "style_medium", &self.style_medium)?;
-                    __fal::optional_entry(&mut map, "text_render", &self.text_render)?;
-                    __fal::optional_entry(&mut map, "context", &self.context)?;
-                    __fal::optional_entry(&mut map, "artistic_style", &self.artistic_style)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("short_description", &self.short_description);
+                    map.opt("objects", &self.objects);
+                    map.opt("color_palette", &self.color_palette);
+                    map.opt("background_setting", &self.background_setting);
+                    map.opt("lighting", &self.lighting);
+                    map.opt("aesthetics", &self.aesthetics);
+                    map.opt("photographic_characteristics", &self.photographic_characteristics);
+                    map.opt("style_medium", &self.style_medium);
+                    map.opt("text_render", &self.text_render);
+                    map.opt("context", &self.context);
+                    map.opt("artistic_style", &self.artistic_style);
                     map.end()
                 }
             }

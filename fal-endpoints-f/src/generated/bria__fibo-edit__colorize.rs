@@ -25,10 +25,9 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("color", &self.color)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("color", &self.color);
                     map.end()
                 }
             }
@@ -60,10 +59,16 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FiboEditColorizeInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                color: __fal::required(f1, "color")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(FiboEditColorizeInput {
+                                        image_url: f0,
+                                        color: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("color")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -208,11 +213,10 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
-                    __fal::optional_entry(&mut map, "images", &self.images)?;
-                    map.serialize_entry("structured_instruction", &self.structured_instruction)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
+                    map.opt("images", &self.images);
+                    map.put("structured_instruction", &self.structured_instruction);
                     map.end()
                 }
             }
@@ -248,14 +252,17 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FiboEditColorizeOutput {
-                                image: __fal::required(f0, "image")?,
-                                images: f1,
-                                structured_instruction: __fal::required(
-                                    f2,
-                                    "structured_instruction",
-                                )?,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(FiboEditColorizeOutput {
+                                        image: f0,
+                                        images: f1,
+                                        structured_instruction: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image")),
+                                (_, None) => Err(__fal::missing("structured_instruction")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

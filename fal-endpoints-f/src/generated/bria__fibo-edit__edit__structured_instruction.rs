@@ -37,13 +37,12 @@ pub mod bria {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "mask_url", &self.mask_url)?;
-                        __fal::optional_entry(&mut map, "instruction", &self.instruction)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("image_url", &self.image_url);
+                        map.opt("mask_url", &self.mask_url);
+                        map.opt("instruction", &self.instruction);
+                        map.opt("seed", &self.seed);
+                        map.opt("sync_mode", &self.sync_mode);
                         map.end()
                     }
                 }

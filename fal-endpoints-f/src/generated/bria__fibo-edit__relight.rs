@@ -29,11 +29,10 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("light_direction", &self.light_direction)?;
-                    map.serialize_entry("light_type", &self.light_type)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("light_direction", &self.light_direction);
+                    map.put("light_type", &self.light_type);
                     map.end()
                 }
             }
@@ -69,11 +68,17 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FiboEditRelightInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                light_direction: f1,
-                                light_type: __fal::required(f2, "light_type")?,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(FiboEditRelightInput {
+                                        image_url: f0,
+                                        light_direction: f1,
+                                        light_type: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("light_type")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -132,11 +137,10 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
-                    __fal::optional_entry(&mut map, "images", &self.images)?;
-                    map.serialize_entry("structured_instruction", &self.structured_instruction)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
+                    map.opt("images", &self.images);
+                    map.put("structured_instruction", &self.structured_instruction);
                     map.end()
                 }
             }
@@ -172,14 +176,17 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FiboEditRelightOutput {
-                                image: __fal::required(f0, "image")?,
-                                images: f1,
-                                structured_instruction: __fal::required(
-                                    f2,
-                                    "structured_instruction",
-                                )?,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(FiboEditRelightOutput {
+                                        image: f0,
+                                        images: f1,
+                                        structured_instruction: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image")),
+                                (_, None) => Err(__fal::missing("structured_instruction")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -21,9 +21,8 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
                     map.end()
                 }
             }
@@ -51,9 +50,14 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FiboEditRestoreInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(FiboEditRestoreInput {
+                                        image_url: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -103,11 +107,10 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
-                    __fal::optional_entry(&mut map, "images", &self.images)?;
-                    map.serialize_entry("structured_instruction", &self.structured_instruction)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
+                    map.opt("images", &self.images);
+                    map.put("structured_instruction", &self.structured_instruction);
                     map.end()
                 }
             }
@@ -143,14 +146,17 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FiboEditRestoreOutput {
-                                image: __fal::required(f0, "image")?,
-                                images: f1,
-                                structured_instruction: __fal::required(
-                                    f2,
-                                    "structured_instruction",
-                                )?,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(FiboEditRestoreOutput {
+                                        image: f0,
+                                        images: f1,
+                                        structured_instruction: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image")),
+                                (_, None) => Err(__fal::missing("structured_instruction")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -25,10 +25,9 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("style", &self.style)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("style", &self.style);
                     map.end()
                 }
             }
@@ -60,10 +59,16 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FiboEditRestyleInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                style: __fal::required(f1, "style")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(FiboEditRestyleInput {
+                                        image_url: f0,
+                                        style: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("style")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -119,11 +124,10 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
-                    __fal::optional_entry(&mut map, "images", &self.images)?;
-                    map.serialize_entry("structured_instruction", &self.structured_instruction)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
+                    map.opt("images", &self.images);
+                    map.put("structured_instruction", &self.structured_instruction);
                     map.end()
                 }
             }
@@ -159,14 +163,17 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FiboEditRestyleOutput {
-                                image: __fal::required(f0, "image")?,
-                                images: f1,
-                                structured_instruction: __fal::required(
-                                    f2,
-                                    "structured_instruction",
-                                )?,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(FiboEditRestyleOutput {
+                                        image: f0,
+                                        images: f1,
+                                        structured_instruction: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image")),
+                                (_, None) => Err(__fal::missing("structured_instruction")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -46,16 +46,15 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "structured_prompt", &self.structured_prompt)?;
-                    __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "steps_num", &self.steps_num)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("structured_prompt", &self.structured_prompt);
+                    map.opt("image_url", &self.image_url);
+                    map.opt("seed", &self.seed);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("steps_num", &self.steps_num);
+                    map.opt("sync_mode", &self.sync_mode);
                     map.end()
                 }
             }
@@ -235,13 +234,12 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("composition", &self.composition)?;
-                    map.serialize_entry("color_scheme", &self.color_scheme)?;
-                    map.serialize_entry("mood_atmosphere", &self.mood_atmosphere)?;
-                    map.serialize_entry("aesthetic_score", &self.aesthetic_score)?;
-                    map.serialize_entry("preference_score", &self.preference_score)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("composition", &self.composition);
+                    map.put("color_scheme", &self.color_scheme);
+                    map.put("mood_atmosphere", &self.mood_atmosphere);
+                    map.put("aesthetic_score", &self.aesthetic_score);
+                    map.put("preference_score", &self.preference_score);
                     map.end()
                 }
             }
@@ -289,13 +287,22 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AestheticsDetails {
-                                composition: __fal::required(f0, "composition")?,
-                                color_scheme: __fal::required(f1, "color_scheme")?,
-                                mood_atmosphere: __fal::required(f2, "mood_atmosphere")?,
-                                aesthetic_score: __fal::required(f3, "aesthetic_score")?,
-                                preference_score: __fal::required(f4, "preference_score")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(AestheticsDetails {
+                                        composition: f0,
+                                        color_scheme: f1,
+                                        mood_atmosphere: f2,
+                                        aesthetic_score: f3,
+                                        preference_score: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("composition")),
+                                (_, None, _, _, _) => Err(__fal::missing("color_scheme")),
+                                (_, _, None, _, _) => Err(__fal::missing("mood_atmosphere")),
+                                (_, _, _, None, _) => Err(__fal::missing("aesthetic_score")),
+                                (_, _, _, _, None) => Err(__fal::missing("preference_score")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -464,11 +471,10 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
-                    __fal::optional_entry(&mut map, "images", &self.images)?;
-                    map.serialize_entry("structured_prompt", &self.structured_prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
+                    map.opt("images", &self.images);
+                    map.put("structured_prompt", &self.structured_prompt);
                     map.end()
                 }
             }
@@ -504,11 +510,17 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FiboLiteGenerateOutput {
-                                image: __fal::required(f0, "image")?,
-                                images: f1,
-                                structured_prompt: __fal::required(f2, "structured_prompt")?,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(FiboLiteGenerateOutput {
+                                        image: f0,
+                                        images: f1,
+                                        structured_prompt: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image")),
+                                (_, None) => Err(__fal::missing("structured_prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -529,11 +541,10 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("conditions", &self.conditions)?;
-                    map.serialize_entry("direction", &self.direction)?;
-                    __fal::optional_entry(&mut map, "shadows", &self.shadows)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("conditions", &self.conditions);
+                    map.put("direction", &self.direction);
+                    map.opt("shadows", &self.shadows);
                     map.end()
                 }
             }
@@ -567,11 +578,17 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LightingDetails {
-                                conditions: __fal::required(f0, "conditions")?,
-                                direction: __fal::required(f1, "direction")?,
-                                shadows: f2,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(LightingDetails {
+                                        conditions: f0,
+                                        direction: f1,
+                                        shadows: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("conditions")),
+                                (_, None) => Err(__fal::missing("direction")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -634,27 +651,22 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("description", &self.description)?;
-                    map.serialize_entry("location", &self.location)?;
-                    map.serialize_entry("relationship", &self.relationship)?;
-                    __fal::optional_entry(&mut map, "relative_size", &self.relative_size)?;
-                    __fal::optional_entry(&mut map, "shape_and_color", &self.shape_and_color)?;
-                    __fal::optional_entry(&mut map, "texture", &self.texture)?;
-                    __fal::optional_entry(&mut map, "appearance_details", &self.appearance_details)?;
-                    __fal::optional_entry(&mut map, "number_of_objects", &self.number_of_objects)?;
-                    __fal::optional_entry(&mut map, "pose", &self.pose)?;
-                    __fal::optional_entry(&mut map, "expression", &self.expression)?;
-                    __fal::optional_entry(&mut map, "clothing", &self.clothing)?;
-                    __fal::optional_entry(&mut map, "action", &self.action)?;
-                    __fal::optional_entry(&mut map, "gender", &self.gender)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "skin_tone_and_texture",
-                        &self.skin_tone_and_texture,
-                    )?;
-                    __fal::optional_entry(&mut map, "orientation", &self.orientation)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("description", &self.description);
+                    map.put("location", &self.location);
+                    map.put("relationship", &self.relationship);
+                    map.opt("relative_size", &self.relative_size);
+                    map.opt("shape_and_color", &self.shape_and_color);
+                    map.opt("texture", &self.texture);
+                    map.opt("appearance_details", &self.appearance_details);
+                    map.opt("number_of_objects", &self.number_of_objects);
+                    map.opt("pose", &self.pose);
+                    map.opt("expression", &self.expression);
+                    map.opt("clothing", &self.clothing);
+                    map.opt("action", &self.action);
+                    map.opt("gender", &self.gender);
+                    map.opt("skin_tone_and_texture", &self.skin_tone_and_texture);
+                    map.opt("orientation", &self.orientation);
                     map.end()
                 }
             }
@@ -732,23 +744,30 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ObjectDescription {
-                                description: __fal::required(f0, "description")?,
-                                location: __fal::required(f1, "location")?,
-                                relationship: __fal::required(f2, "relationship")?,
-                                relative_size: f3,
-                                shape_and_color: f4,
-                                texture: f5,
-                                appearance_details: f6,
-                                number_of_objects: f7,
-                                pose: f8,
-                                expression: f9,
-                                clothing: f10,
-                                action: f11,
-                                gender: f12,
-                                skin_tone_and_texture: f13,
-                                orientation: f14,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(ObjectDescription {
+                                        description: f0,
+                                        location: f1,
+                                        relationship: f2,
+                                        relative_size: f3,
+                                        shape_and_color: f4,
+                                        texture: f5,
+                                        appearance_details: f6,
+                                        number_of_objects: f7,
+                                        pose: f8,
+                                        expression: f9,
+                                        clothing: f10,
+                                        action: f11,
+                                        gender: f12,
+                                        skin_tone_and_texture: f13,
+                                        orientation: f14,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("description")),
+                                (_, None, _) => Err(__fal::missing("location")),
+                                (_, _, None) => Err(__fal::missing("relationship")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -866,12 +885,11 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("depth_of_field", &self.depth_of_field)?;
-                    map.serialize_entry("focus", &self.focus)?;
-                    map.serialize_entry("camera_angle", &self.camera_angle)?;
-                    map.serialize_entry("lens_focal_length", &self.lens_focal_length)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("depth_of_field", &self.depth_of_field);
+                    map.put("focus", &self.focus);
+                    map.put("camera_angle", &self.camera_angle);
+                    map.put("lens_focal_length", &self.lens_focal_length);
                     map.end()
                 }
             }
@@ -916,12 +934,20 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PhotographicCharacteristicsDetails {
-                                depth_of_field: __fal::required(f0, "depth_of_field")?,
-                                focus: __fal::required(f1, "focus")?,
-                                camera_angle: __fal::required(f2, "camera_angle")?,
-                                lens_focal_length: __fal::required(f3, "lens_focal_length")?,
-                            })
+                            match (f0, f1, f2, f3) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                    Ok(PhotographicCharacteristicsDetails {
+                                        depth_of_field: f0,
+                                        focus: f1,
+                                        camera_angle: f2,
+                                        lens_focal_length: f3,
+                                    })
+                                }
+                                (None, _, _, _) => Err(__fal::missing("depth_of_field")),
+                                (_, None, _, _) => Err(__fal::missing("focus")),
+                                (_, _, None, _) => Err(__fal::missing("camera_angle")),
+                                (_, _, _, None) => Err(__fal::missing("lens_focal_length")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -977,23 +1003,18 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("short_description", &self.short_description)?;
-                    map.serialize_entry("objects", &self.objects)?;
-                    map.serialize_entry("background_setting", &self.background_setting)?;
-                    map.serialize_entry("lighting", &self.lighting)?;
-                    map.serialize_entry("aesthetics", &self.aesthetics)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "photographic_characteristics",
-                        &self.photographic_characteristics,
-                    )?;
-                    __fal::optional_entry(&mut map, "style_medium", &self.style_medium)?;
-                    __fal::optional_entry(&mut map, "text_render", &self.text_render)?;
-                    map.serialize_entry("context", &self.context)?;
-                    map.serialize_entry("artistic_style", &self.artistic_style)?;
-                    __fal::optional_entry(&mut map, "subject_emotions", &self.subject_emotions)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("short_description", &self.short_description);
+                    map.put("objects", &self.objects);
+                    map.put("background_setting", &self.background_setting);
+                    map.put("lighting", &self.lighting);
+                    map.put("aesthetics", &self.aesthetics);
+                    map.opt("photographic_characteristics", &self.photographic_characteristics);
+                    map.opt("style_medium", &self.style_medium);
+                    map.opt("text_render", &self.text_render);
+                    map.put("context", &self.context);
+                    map.put("artistic_style", &self.artistic_style);
+                    map.opt("subject_emotions", &self.subject_emotions);
                     map.end()
                 }
             }
@@ -1059,19 +1080,38 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(StructuredPromptType2 {
-                                short_description: __fal::required(f0, "short_description")?,
-                                objects: __fal::required(f1, "objects")?,
-                                background_setting: __fal::required(f2, "background_setting")?,
-                                lighting: __fal::required(f3, "lighting")?,
-                                aesthetics: __fal::required(f4, "aesthetics")?,
-                                photographic_characteristics: f5,
-                                style_medium: f6,
-                                text_render: f7,
-                                context: __fal::required(f8, "context")?,
-                                artistic_style: __fal::required(f9, "artistic_style")?,
-                                subject_emotions: f10,
-                            })
+                            match (f0, f1, f2, f3, f4, f8, f9) {
+                                (
+                                    Some(f0),
+                                    Some(f1),
+                                    Some(f2),
+                                    Some(f3),
+                                    Some(f4),
+                                    Some(f8),
+                                    Some(f9),
+                                ) => {
+                                    Ok(StructuredPromptType2 {
+                                        short_description: f0,
+                                        objects: f1,
+                                        background_setting: f2,
+                                        lighting: f3,
+                                        aesthetics: f4,
+                                        photographic_characteristics: f5,
+                                        style_medium: f6,
+                                        text_render: f7,
+                                        context: f8,
+                                        artistic_style: f9,
+                                        subject_emotions: f10,
+                                    })
+                                }
+                                (None, _, _, _, _, _, _) => Err(__fal::missing("short_description")),
+                                (_, None, _, _, _, _, _) => Err(__fal::missing("objects")),
+                                (_, _, None, _, _, _, _) => Err(__fal::missing("background_setting")),
+                                (_, _, _, None, _, _, _) => Err(__fal::missing("lighting")),
+                                (_, _, _, _, None, _, _) => Err(__fal::missing("aesthetics")),
+                                (_, _, _, _, _, None, _) => Err(__fal::missing("context")),
+                                (_, _, _, _, _, _, None) => Err(__fal::missing("artistic_style")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1163,14 +1203,13 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("text", &self.text)?;
-                    map.serialize_entry("location", &self.location)?;
-                    map.serialize_entry("size", &self.size)?;
-                    map.serialize_entry("color", &self.color)?;
-                    map.serialize_entry("font", &self.font)?;
-                    __fal::optional_entry(&mut map, "appearance_details", &self.appearance_details)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("text", &self.text);
+                    map.put("location", &self.location);
+                    map.put("size", &self.size);
+                    map.put("color", &self.color);
+                    map.put("font", &self.font);
+                    map.opt("appearance_details", &self.appearance_details);
                     map.end()
                 }
             }
@@ -1221,14 +1260,23 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(TextRender {
-                                text: __fal::required(f0, "text")?,
-                                location: __fal::required(f1, "location")?,
-                                size: __fal::required(f2, "size")?,
-                                color: __fal::required(f3, "color")?,
-                                font: __fal::required(f4, "font")?,
-                                appearance_details: f5,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(TextRender {
+                                        text: f0,
+                                        location: f1,
+                                        size: f2,
+                                        color: f3,
+                                        font: f4,
+                                        appearance_details: f5,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("text")),
+                                (_, None, _, _, _) => Err(__fal::missing("location")),
+                                (_, _, None, _, _) => Err(__fal::missing("size")),
+                                (_, _, _, None, _) => Err(__fal::missing("color")),
+                                (_, _, _, _, None) => Err(__fal::missing("font")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

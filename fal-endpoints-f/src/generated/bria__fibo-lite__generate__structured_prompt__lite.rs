@@ -35,12 +35,11 @@ pub mod bria {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "structured_prompt", &self.structured_prompt)?;
-                            __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("prompt", &self.prompt);
+                            map.opt("structured_prompt", &self.structured_prompt);
+                            map.opt("image_url", &self.image_url);
+                            map.opt("seed", &self.seed);
                             map.end()
                         }
                     }

@@ -31,12 +31,11 @@ pub mod bria {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "structured_prompt", &self.structured_prompt)?;
-                        __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("prompt", &self.prompt);
+                        map.opt("structured_prompt", &self.structured_prompt);
+                        map.opt("image_url", &self.image_url);
+                        map.opt("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -157,11 +156,10 @@ pub mod bria {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "composition", &self.composition)?;
-                        __fal::optional_entry(&mut map, "color_scheme", &self.color_scheme)?;
-                        __fal::optional_entry(&mut map, "mood_atmosphere", &self.mood_atmosphere)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("composition", &self.composition);
+                        map.opt("color_scheme", &self.color_scheme);
+                        map.opt("mood_atmosphere", &self.mood_atmosphere);
                         map.end()
                     }
                 }
@@ -250,11 +248,10 @@ pub mod bria {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "conditions", &self.conditions)?;
-                        __fal::optional_entry(&mut map, "direction", &self.direction)?;
-                        __fal::optional_entry(&mut map, "shadows", &self.shadows)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("conditions", &self.conditions);
+                        map.opt("direction", &self.direction);
+                        map.opt("shadows", &self.shadows);
                         map.end()
                     }
                 }
@@ -343,12 +340,11 @@ pub mod bria {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "depth_of_field", &self.depth_of_field)?;
-                        __fal::optional_entry(&mut map, "focus", &self.focus)?;
-                        __fal::optional_entry(&mut map, "camera_angle", &self.camera_angle)?;
-                        __fal::optional_entry(&mut map, "lens_focal_length", &self.lens_focal_length)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("depth_of_field", &self.depth_of_field);
+                        map.opt("focus", &self.focus);
+                        map.opt("camera_angle", &self.camera_angle);
+                        map.opt("lens_focal_length", &self.lens_focal_length);
                         map.end()
                     }
                 }
@@ -480,27 +476,22 @@ pub mod bria {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "description", &self.description)?;
-                        __fal::optional_entry(&mut map, "location", &self.location)?;
-                        map.serialize_entry("relationship", &self.relationship)?;
-                        __fal::optional_entry(&mut map, "relative_size", &self.relative_size)?;
-                        __fal::optional_entry(&mut map, "shape_and_color", &self.shape_and_color)?;
-                        __fal::optional_entry(&mut map, "texture", &self.texture)?;
-                        __fal::optional_entry(&mut map, "appearance_details", &self.appearance_details)?;
-                        __fal::optional_entry(&mut map, "number_of_objects", &self.number_of_objects)?;
-                        __fal::optional_entry(&mut map, "pose", &self.pose)?;
-                        __fal::optional_entry(&mut map, "expression", &self.expression)?;
-                        __fal::optional_entry(&mut map, "clothing", &self.clothing)?;
-                        __fal::optional_entry(&mut map, "action", &self.action)?;
-                        __fal::optional_entry(&mut map, "gender", &self.gender)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "skin_tone_and_texture",
-                            &self.skin_tone_and_texture,
-                        )?;
-                        __fal::optional_entry(&mut map, "orientation", &self.orientation)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("description", &self.description);
+                        map.opt("location", &self.location);
+                        map.put("relationship", &self.relationship);
+                        map.opt("relative_size", &self.relative_size);
+                        map.opt("shape_and_color", &self.shape_and_color);
+                        map.opt("texture", &self.texture);
+                        map.opt("appearance_details", &self.appearance_details);
+                        map.opt("number_of_objects", &self.number_of_objects);
+                        map.opt("pose", &self.pose);
+                        map.opt("expression", &self.expression);
+                        map.opt("clothing", &self.clothing);
+                        map.opt("action", &self.action);
+                        map.opt("gender", &self.gender);
+                        map.opt("skin_tone_and_texture", &self.skin_tone_and_texture);
+                        map.opt("orientation", &self.orientation);
                         map.end()
                     }
                 }
@@ -578,23 +569,28 @@ pub mod bria {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PromptObject {
-                                    description: f0,
-                                    location: f1,
-                                    relationship: __fal::required(f2, "relationship")?,
-                                    relative_size: f3,
-                                    shape_and_color: f4,
-                                    texture: f5,
-                                    appearance_details: f6,
-                                    number_of_objects: f7,
-                                    pose: f8,
-                                    expression: f9,
-                                    clothing: f10,
-                                    action: f11,
-                                    gender: f12,
-                                    skin_tone_and_texture: f13,
-                                    orientation: f14,
-                                })
+                                match (f2,) {
+                                    (Some(f2),) => {
+                                        Ok(PromptObject {
+                                            description: f0,
+                                            location: f1,
+                                            relationship: f2,
+                                            relative_size: f3,
+                                            shape_and_color: f4,
+                                            texture: f5,
+                                            appearance_details: f6,
+                                            number_of_objects: f7,
+                                            pose: f8,
+                                            expression: f9,
+                                            clothing: f10,
+                                            action: f11,
+                                            gender: f12,
+                                            skin_tone_and_texture: f13,
+                                            orientation: f14,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("relationship")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -734,22 +730,17 @@ pub mod bria {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "short_description", &self.short_description)?;
-                        __fal::optional_entry(&mut map, "objects", &self.objects)?;
-                        __fal::optional_entry(&mut map, "background_setting", &self.background_setting)?;
-                        __fal::optional_entry(&mut map, "lighting", &self.lighting)?;
-                        __fal::optional_entry(&mut map, "aesthetics", &self.aesthetics)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "photographic_characteristics",
-                            &self.photographic_characteristics,
-                        )?;
-                        __fal::optional_entry(&mut map, "style_medium", &self.style_medium)?;
-                        __fal::optional_entry(&mut map, "text_render", &self.text_render)?;
-                        __fal::optional_entry(&mut map, "context", &self.context)?;
-                        __fal::optional_entry(&mut map, "artistic_style", &self.artistic_style)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("short_description", &self.short_description);
+                        map.opt("objects", &self.objects);
+                        map.opt("background_setting", &self.background_setting);
+                        map.opt("lighting", &self.lighting);
+                        map.opt("aesthetics", &self.aesthetics);
+                        map.opt("photographic_characteristics", &self.photographic_characteristics);
+                        map.opt("style_medium", &self.style_medium);
+                        map.opt("text_render", &self.text_render);
+                        map.opt("context", &self.context);
+                        map.opt("artistic_style", &self.artistic_style);
                         map.end()
                     }
                 }

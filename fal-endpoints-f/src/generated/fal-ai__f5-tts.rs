@@ -34,13 +34,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("gen_text", &self.gen_text)?;
-                map.serialize_entry("ref_audio_url", &self.ref_audio_url)?;
-                __fal::optional_entry(&mut map, "ref_text", &self.ref_text)?;
-                map.serialize_entry("model_type", &self.model_type)?;
-                __fal::optional_entry(&mut map, "remove_silence", &self.remove_silence)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("gen_text", &self.gen_text);
+                map.put("ref_audio_url", &self.ref_audio_url);
+                map.opt("ref_text", &self.ref_text);
+                map.put("model_type", &self.model_type);
+                map.opt("remove_silence", &self.remove_silence);
                 map.end()
             }
         }
@@ -88,13 +87,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(F5TtsInput {
-                            gen_text: __fal::required(f0, "gen_text")?,
-                            ref_audio_url: __fal::required(f1, "ref_audio_url")?,
-                            ref_text: f2,
-                            model_type: __fal::required(f3, "model_type")?,
-                            remove_silence: f4,
-                        })
+                        match (f0, f1, f3) {
+                            (Some(f0), Some(f1), Some(f3)) => {
+                                Ok(F5TtsInput {
+                                    gen_text: f0,
+                                    ref_audio_url: f1,
+                                    ref_text: f2,
+                                    model_type: f3,
+                                    remove_silence: f4,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("gen_text")),
+                            (_, None, _) => Err(__fal::missing("ref_audio_url")),
+                            (_, _, None) => Err(__fal::missing("model_type")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -155,9 +161,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio_url", &self.audio_url)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio_url", &self.audio_url);
                 map.end()
             }
         }
@@ -185,9 +190,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(F5TtsOutput {
-                            audio_url: __fal::required(f0, "audio_url")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(F5TtsOutput { audio_url: f0 }),
+                            (None,) => Err(__fal::missing("audio_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

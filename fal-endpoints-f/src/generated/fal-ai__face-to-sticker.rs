@@ -71,33 +71,20 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "instant_id_strength",
-                    &self.instant_id_strength,
-                )?;
-                __fal::optional_entry(&mut map, "ip_adapter_weight", &self.ip_adapter_weight)?;
-                __fal::optional_entry(&mut map, "ip_adapter_noise", &self.ip_adapter_noise)?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(&mut map, "upscale", &self.upscale)?;
-                __fal::optional_entry(&mut map, "upscale_steps", &self.upscale_steps)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("instant_id_strength", &self.instant_id_strength);
+                map.opt("ip_adapter_weight", &self.ip_adapter_weight);
+                map.opt("ip_adapter_noise", &self.ip_adapter_noise);
+                map.opt("image_size", &self.image_size);
+                map.opt("upscale", &self.upscale);
+                map.opt("upscale_steps", &self.upscale_steps);
+                map.opt("seed", &self.seed);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
                 map.end()
             }
         }
@@ -169,21 +156,27 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FaceToStickerInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                            negative_prompt: f2,
-                            num_inference_steps: f3,
-                            guidance_scale: f4,
-                            instant_id_strength: f5,
-                            ip_adapter_weight: f6,
-                            ip_adapter_noise: f7,
-                            image_size: f8,
-                            upscale: f9,
-                            upscale_steps: f10,
-                            seed: f11,
-                            enable_safety_checker: f12,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(FaceToStickerInput {
+                                    image_url: f0,
+                                    prompt: f1,
+                                    negative_prompt: f2,
+                                    num_inference_steps: f3,
+                                    guidance_scale: f4,
+                                    instant_id_strength: f5,
+                                    ip_adapter_weight: f6,
+                                    ip_adapter_noise: f7,
+                                    image_size: f8,
+                                    upscale: f9,
+                                    upscale_steps: f10,
+                                    seed: f11,
+                                    enable_safety_checker: f12,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -371,16 +364,15 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("sticker_image", &self.sticker_image)?;
-                map.serialize_entry(
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("sticker_image", &self.sticker_image);
+                map.put(
                     "sticker_image_background_removed",
                     &self.sticker_image_background_removed,
-                )?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
+                );
+                map.put("seed", &self.seed);
+                map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
                 map.end()
             }
         }
@@ -428,16 +420,24 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FaceToStickerOutput {
-                            images: __fal::required(f0, "images")?,
-                            sticker_image: __fal::required(f1, "sticker_image")?,
-                            sticker_image_background_removed: __fal::required(
-                                f2,
-                                "sticker_image_background_removed",
-                            )?,
-                            seed: __fal::required(f3, "seed")?,
-                            has_nsfw_concepts: __fal::required(f4, "has_nsfw_concepts")?,
-                        })
+                        match (f0, f1, f2, f3, f4) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                Ok(FaceToStickerOutput {
+                                    images: f0,
+                                    sticker_image: f1,
+                                    sticker_image_background_removed: f2,
+                                    seed: f3,
+                                    has_nsfw_concepts: f4,
+                                })
+                            }
+                            (None, _, _, _, _) => Err(__fal::missing("images")),
+                            (_, None, _, _, _) => Err(__fal::missing("sticker_image")),
+                            (_, _, None, _, _) => {
+                                Err(__fal::missing("sticker_image_background_removed"))
+                            }
+                            (_, _, _, None, _) => Err(__fal::missing("seed")),
+                            (_, _, _, _, None) => Err(__fal::missing("has_nsfw_concepts")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -462,10 +462,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
                 map.end()
             }
         }

@@ -62,19 +62,18 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("model_image", &self.model_image)?;
-                        map.serialize_entry("garment_image", &self.garment_image)?;
-                        __fal::optional_entry(&mut map, "category", &self.category)?;
-                        __fal::optional_entry(&mut map, "mode", &self.mode)?;
-                        __fal::optional_entry(&mut map, "garment_photo_type", &self.garment_photo_type)?;
-                        __fal::optional_entry(&mut map, "moderation_level", &self.moderation_level)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "num_samples", &self.num_samples)?;
-                        __fal::optional_entry(&mut map, "segmentation_free", &self.segmentation_free)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("model_image", &self.model_image);
+                        map.put("garment_image", &self.garment_image);
+                        map.opt("category", &self.category);
+                        map.opt("mode", &self.mode);
+                        map.opt("garment_photo_type", &self.garment_photo_type);
+                        map.opt("moderation_level", &self.moderation_level);
+                        map.opt("seed", &self.seed);
+                        map.opt("num_samples", &self.num_samples);
+                        map.opt("segmentation_free", &self.segmentation_free);
+                        map.opt("sync_mode", &self.sync_mode);
+                        map.opt("output_format", &self.output_format);
                         map.end()
                     }
                 }
@@ -140,19 +139,25 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(FashnTryonV16Input {
-                                    model_image: __fal::required(f0, "model_image")?,
-                                    garment_image: __fal::required(f1, "garment_image")?,
-                                    category: f2,
-                                    mode: f3,
-                                    garment_photo_type: f4,
-                                    moderation_level: f5,
-                                    seed: f6,
-                                    num_samples: f7,
-                                    segmentation_free: f8,
-                                    sync_mode: f9,
-                                    output_format: f10,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(FashnTryonV16Input {
+                                            model_image: f0,
+                                            garment_image: f1,
+                                            category: f2,
+                                            mode: f3,
+                                            garment_photo_type: f4,
+                                            moderation_level: f5,
+                                            seed: f6,
+                                            num_samples: f7,
+                                            segmentation_free: f8,
+                                            sync_mode: f9,
+                                            output_format: f10,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("model_image")),
+                                    (_, None) => Err(__fal::missing("garment_image")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -363,9 +368,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
                         map.end()
                     }
                 }
@@ -393,9 +397,10 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(FashnTryonV16Output {
-                                    images: __fal::required(f0, "images")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => Ok(FashnTryonV16Output { images: f0 }),
+                                    (None,) => Err(__fal::missing("images")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

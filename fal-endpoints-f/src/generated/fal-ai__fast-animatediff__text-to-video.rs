@@ -51,21 +51,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(&mut map, "motions", &self.motions)?;
-                    __fal::optional_entry(&mut map, "video_size", &self.video_size)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("seed", &self.seed);
+                    map.opt("fps", &self.fps);
+                    map.opt("motions", &self.motions);
+                    map.opt("video_size", &self.video_size);
                     map.end()
                 }
             }
@@ -125,17 +120,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FastAnimatediffTextToVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                negative_prompt: f1,
-                                num_frames: f2,
-                                num_inference_steps: f3,
-                                guidance_scale: f4,
-                                seed: f5,
-                                fps: f6,
-                                motions: f7,
-                                video_size: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(FastAnimatediffTextToVideoInput {
+                                        prompt: f0,
+                                        negative_prompt: f1,
+                                        num_frames: f2,
+                                        num_inference_steps: f3,
+                                        guidance_scale: f4,
+                                        seed: f5,
+                                        fps: f6,
+                                        motions: f7,
+                                        video_size: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -273,10 +273,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -307,10 +306,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FastAnimatediffTextToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(FastAnimatediffTextToVideoOutput {
+                                        video: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -335,10 +340,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
                     map.end()
                 }
             }

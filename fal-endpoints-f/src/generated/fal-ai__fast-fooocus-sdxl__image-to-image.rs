@@ -95,42 +95,25 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "crop_output", &self.crop_output)?;
-                    __fal::optional_entry(&mut map, "embeddings", &self.embeddings)?;
-                    __fal::optional_entry(&mut map, "enable_refiner", &self.enable_refiner)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                    __fal::optional_entry(&mut map, "format", &self.format)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "preserve_aspect_ratio",
-                        &self.preserve_aspect_ratio,
-                    )?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "request_id", &self.request_id)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "safety_checker_version",
-                        &self.safety_checker_version,
-                    )?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("crop_output", &self.crop_output);
+                    map.opt("embeddings", &self.embeddings);
+                    map.opt("enable_refiner", &self.enable_refiner);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("expand_prompt", &self.expand_prompt);
+                    map.opt("format", &self.format);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("image_size", &self.image_size);
+                    map.put("image_url", &self.image_url);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("num_images", &self.num_images);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("preserve_aspect_ratio", &self.preserve_aspect_ratio);
+                    map.put("prompt", &self.prompt);
+                    map.opt("request_id", &self.request_id);
+                    map.opt("safety_checker_version", &self.safety_checker_version);
+                    map.opt("seed", &self.seed);
+                    map.opt("strength", &self.strength);
                     map.end()
                 }
             }
@@ -217,26 +200,32 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FastFooocusSdxlImageToImageInput {
-                                crop_output: f0,
-                                embeddings: f1,
-                                enable_refiner: f2,
-                                enable_safety_checker: f3,
-                                expand_prompt: f4,
-                                format: f5,
-                                guidance_scale: f6,
-                                image_size: f7,
-                                image_url: __fal::required(f8, "image_url")?,
-                                negative_prompt: f9,
-                                num_images: f10,
-                                num_inference_steps: f11,
-                                preserve_aspect_ratio: f12,
-                                prompt: __fal::required(f13, "prompt")?,
-                                request_id: f14,
-                                safety_checker_version: f15,
-                                seed: f16,
-                                strength: f17,
-                            })
+                            match (f8, f13) {
+                                (Some(f8), Some(f13)) => {
+                                    Ok(FastFooocusSdxlImageToImageInput {
+                                        crop_output: f0,
+                                        embeddings: f1,
+                                        enable_refiner: f2,
+                                        enable_safety_checker: f3,
+                                        expand_prompt: f4,
+                                        format: f5,
+                                        guidance_scale: f6,
+                                        image_size: f7,
+                                        image_url: f8,
+                                        negative_prompt: f9,
+                                        num_images: f10,
+                                        num_inference_steps: f11,
+                                        preserve_aspect_ratio: f12,
+                                        prompt: f13,
+                                        request_id: f14,
+                                        safety_checker_version: f15,
+                                        seed: f16,
+                                        strength: f17,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -441,10 +430,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("path", &self.path)?;
-                    __fal::optional_entry(&mut map, "tokens", &self.tokens)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("path", &self.path);
+                    map.opt("tokens", &self.tokens);
                     map.end()
                 }
             }
@@ -475,10 +463,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Embedding {
-                                path: __fal::required(f0, "path")?,
-                                tokens: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(Embedding { path: f0, tokens: f1 }),
+                                (None,) => Err(__fal::missing("path")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -523,13 +511,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("timings", &self.timings)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("timings", &self.timings);
+                    map.put("seed", &self.seed);
+                    map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                    map.put("prompt", &self.prompt);
                     map.end()
                 }
             }
@@ -571,13 +558,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FastFooocusSdxlImageToImageOutput {
-                                images: __fal::required(f0, "images")?,
-                                timings: __fal::required(f1, "timings")?,
-                                seed: __fal::required(f2, "seed")?,
-                                has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                                prompt: __fal::required(f4, "prompt")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(FastFooocusSdxlImageToImageOutput {
+                                        images: f0,
+                                        timings: f1,
+                                        seed: f2,
+                                        has_nsfw_concepts: f3,
+                                        prompt: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("images")),
+                                (_, None, _, _, _) => Err(__fal::missing("timings")),
+                                (_, _, None, _, _) => Err(__fal::missing("seed")),
+                                (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                                (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -845,10 +841,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("height", &self.height);
+                    map.opt("width", &self.width);
                     map.end()
                 }
             }

@@ -71,33 +71,20 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                __fal::optional_entry(&mut map, "format", &self.format)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "request_id", &self.request_id)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "safety_checker_version",
-                    &self.safety_checker_version,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("expand_prompt", &self.expand_prompt);
+                map.opt("format", &self.format);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("image_size", &self.image_size);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("num_images", &self.num_images);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.put("prompt", &self.prompt);
+                map.opt("request_id", &self.request_id);
+                map.opt("safety_checker_version", &self.safety_checker_version);
+                map.opt("seed", &self.seed);
+                map.opt("sync_mode", &self.sync_mode);
                 map.end()
             }
         }
@@ -169,21 +156,26 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FastLcmDiffusionInput {
-                            enable_safety_checker: f0,
-                            expand_prompt: f1,
-                            format: f2,
-                            guidance_scale: f3,
-                            image_size: f4,
-                            negative_prompt: f5,
-                            num_images: f6,
-                            num_inference_steps: f7,
-                            prompt: __fal::required(f8, "prompt")?,
-                            request_id: f9,
-                            safety_checker_version: f10,
-                            seed: f11,
-                            sync_mode: f12,
-                        })
+                        match (f8,) {
+                            (Some(f8),) => {
+                                Ok(FastLcmDiffusionInput {
+                                    enable_safety_checker: f0,
+                                    expand_prompt: f1,
+                                    format: f2,
+                                    guidance_scale: f3,
+                                    image_size: f4,
+                                    negative_prompt: f5,
+                                    num_images: f6,
+                                    num_inference_steps: f7,
+                                    prompt: f8,
+                                    request_id: f9,
+                                    safety_checker_version: f10,
+                                    seed: f11,
+                                    sync_mode: f12,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -348,13 +340,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("timings", &self.timings)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("timings", &self.timings);
+                map.put("seed", &self.seed);
+                map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -396,13 +387,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FastLcmDiffusionOutput {
-                            images: __fal::required(f0, "images")?,
-                            timings: __fal::required(f1, "timings")?,
-                            seed: __fal::required(f2, "seed")?,
-                            has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                            prompt: __fal::required(f4, "prompt")?,
-                        })
+                        match (f0, f1, f2, f3, f4) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                Ok(FastLcmDiffusionOutput {
+                                    images: f0,
+                                    timings: f1,
+                                    seed: f2,
+                                    has_nsfw_concepts: f3,
+                                    prompt: f4,
+                                })
+                            }
+                            (None, _, _, _, _) => Err(__fal::missing("images")),
+                            (_, None, _, _, _) => Err(__fal::missing("timings")),
+                            (_, _, None, _, _) => Err(__fal::missing("seed")),
+                            (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                            (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -670,10 +670,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("height", &self.height);
+                map.opt("width", &self.width);
                 map.end()
             }
         }

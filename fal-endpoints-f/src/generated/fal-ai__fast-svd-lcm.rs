@@ -41,14 +41,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "motion_bucket_id", &self.motion_bucket_id)?;
-                __fal::optional_entry(&mut map, "cond_aug", &self.cond_aug)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "steps", &self.steps)?;
-                __fal::optional_entry(&mut map, "fps", &self.fps)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("motion_bucket_id", &self.motion_bucket_id);
+                map.opt("cond_aug", &self.cond_aug);
+                map.opt("seed", &self.seed);
+                map.opt("steps", &self.steps);
+                map.opt("fps", &self.fps);
                 map.end()
             }
         }
@@ -99,14 +98,19 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FastSvdLcmInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            motion_bucket_id: f1,
-                            cond_aug: f2,
-                            seed: f3,
-                            steps: f4,
-                            fps: f5,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(FastSvdLcmInput {
+                                    image_url: f0,
+                                    motion_bucket_id: f1,
+                                    cond_aug: f2,
+                                    seed: f3,
+                                    steps: f4,
+                                    fps: f5,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -216,10 +220,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -250,10 +253,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FastSvdLcmOutput {
-                            video: __fal::required(f0, "video")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(FastSvdLcmOutput {
+                                    video: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

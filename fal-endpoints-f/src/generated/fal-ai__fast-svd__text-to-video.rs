@@ -53,17 +53,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "motion_bucket_id", &self.motion_bucket_id)?;
-                    __fal::optional_entry(&mut map, "cond_aug", &self.cond_aug)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "steps", &self.steps)?;
-                    __fal::optional_entry(&mut map, "deep_cache", &self.deep_cache)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "video_size", &self.video_size)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("motion_bucket_id", &self.motion_bucket_id);
+                    map.opt("cond_aug", &self.cond_aug);
+                    map.opt("seed", &self.seed);
+                    map.opt("steps", &self.steps);
+                    map.opt("deep_cache", &self.deep_cache);
+                    map.opt("fps", &self.fps);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("video_size", &self.video_size);
                     map.end()
                 }
             }
@@ -123,17 +122,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FastSvdTextToVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                motion_bucket_id: f1,
-                                cond_aug: f2,
-                                seed: f3,
-                                steps: f4,
-                                deep_cache: f5,
-                                fps: f6,
-                                negative_prompt: f7,
-                                video_size: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(FastSvdTextToVideoInput {
+                                        prompt: f0,
+                                        motion_bucket_id: f1,
+                                        cond_aug: f2,
+                                        seed: f3,
+                                        steps: f4,
+                                        deep_cache: f5,
+                                        fps: f6,
+                                        negative_prompt: f7,
+                                        video_size: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -347,10 +351,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -381,10 +384,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FastSvdTextToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(FastSvdTextToVideoOutput {
+                                        video: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -409,10 +418,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
                     map.end()
                 }
             }

@@ -34,13 +34,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("text", &self.text)?;
-                __fal::optional_entry(&mut map, "voice", &self.voice)?;
-                __fal::optional_entry(&mut map, "stability", &self.stability)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("text", &self.text);
+                map.opt("voice", &self.voice);
+                map.opt("stability", &self.stability);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -80,13 +79,19 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FlashheadInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            text: __fal::required(f1, "text")?,
-                            voice: f2,
-                            stability: f3,
-                            seed: f4,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(FlashheadInput {
+                                    image_url: f0,
+                                    text: f1,
+                                    voice: f2,
+                                    stability: f3,
+                                    seed: f4,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("text")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -168,12 +173,11 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("duration", &self.duration)?;
-                __fal::optional_entry(&mut map, "timings", &self.timings)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("seed", &self.seed);
+                map.put("duration", &self.duration);
+                map.opt("timings", &self.timings);
                 map.end()
             }
         }
@@ -211,12 +215,19 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FlashheadOutput {
-                            video: __fal::required(f0, "video")?,
-                            seed: __fal::required(f1, "seed")?,
-                            duration: __fal::required(f2, "duration")?,
-                            timings: f3,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(FlashheadOutput {
+                                    video: f0,
+                                    seed: f1,
+                                    duration: f2,
+                                    timings: f3,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("video")),
+                            (_, None, _) => Err(__fal::missing("seed")),
+                            (_, _, None) => Err(__fal::missing("duration")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

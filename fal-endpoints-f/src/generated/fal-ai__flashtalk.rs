@@ -25,11 +25,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("audio_url", &self.audio_url)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("audio_url", &self.audio_url);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -63,11 +62,17 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FlashtalkInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            audio_url: __fal::required(f1, "audio_url")?,
-                            seed: f2,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(FlashtalkInput {
+                                    image_url: f0,
+                                    audio_url: f1,
+                                    seed: f2,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("audio_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -124,12 +129,11 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("duration", &self.duration)?;
-                __fal::optional_entry(&mut map, "timings", &self.timings)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("seed", &self.seed);
+                map.put("duration", &self.duration);
+                map.opt("timings", &self.timings);
                 map.end()
             }
         }
@@ -167,12 +171,19 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FlashtalkOutput {
-                            video: __fal::required(f0, "video")?,
-                            seed: __fal::required(f1, "seed")?,
-                            duration: __fal::required(f2, "duration")?,
-                            timings: f3,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(FlashtalkOutput {
+                                    video: f0,
+                                    seed: f1,
+                                    duration: f2,
+                                    timings: f3,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("video")),
+                            (_, None, _) => Err(__fal::missing("seed")),
+                            (_, _, None) => Err(__fal::missing("duration")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -63,19 +63,18 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "upscale_factor", &self.upscale_factor)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        map.serialize_entry("video_url", &self.video_url)?;
-                        __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                        __fal::optional_entry(&mut map, "color_fix", &self.color_fix)?;
-                        __fal::optional_entry(&mut map, "quality", &self.quality)?;
-                        __fal::optional_entry(&mut map, "preserve_audio", &self.preserve_audio)?;
-                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __fal::optional_entry(&mut map, "output_quality", &self.output_quality)?;
-                        __fal::optional_entry(&mut map, "output_write_mode", &self.output_write_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("upscale_factor", &self.upscale_factor);
+                        map.opt("seed", &self.seed);
+                        map.opt("sync_mode", &self.sync_mode);
+                        map.put("video_url", &self.video_url);
+                        map.opt("acceleration", &self.acceleration);
+                        map.opt("color_fix", &self.color_fix);
+                        map.opt("quality", &self.quality);
+                        map.opt("preserve_audio", &self.preserve_audio);
+                        map.opt("output_format", &self.output_format);
+                        map.opt("output_quality", &self.output_quality);
+                        map.opt("output_write_mode", &self.output_write_mode);
                         map.end()
                     }
                 }
@@ -141,19 +140,24 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(FlashvsrUpscaleVideoInput {
-                                    upscale_factor: f0,
-                                    seed: f1,
-                                    sync_mode: f2,
-                                    video_url: __fal::required(f3, "video_url")?,
-                                    acceleration: f4,
-                                    color_fix: f5,
-                                    quality: f6,
-                                    preserve_audio: f7,
-                                    output_format: f8,
-                                    output_quality: f9,
-                                    output_write_mode: f10,
-                                })
+                                match (f3,) {
+                                    (Some(f3),) => {
+                                        Ok(FlashvsrUpscaleVideoInput {
+                                            upscale_factor: f0,
+                                            seed: f1,
+                                            sync_mode: f2,
+                                            video_url: f3,
+                                            acceleration: f4,
+                                            color_fix: f5,
+                                            quality: f6,
+                                            preserve_audio: f7,
+                                            output_format: f8,
+                                            output_quality: f9,
+                                            output_write_mode: f10,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -371,10 +375,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -405,10 +408,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(FlashvsrUpscaleVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(FlashvsrUpscaleVideoOutput {
+                                            video: f0,
+                                            seed: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("video")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

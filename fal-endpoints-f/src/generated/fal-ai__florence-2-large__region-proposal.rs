@@ -21,9 +21,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
                     map.end()
                 }
             }
@@ -51,9 +50,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Florence2LargeRegionProposalInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Florence2LargeRegionProposalInput {
+                                        image_url: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -102,13 +106,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("x", &self.x)?;
-                    map.serialize_entry("y", &self.y)?;
-                    map.serialize_entry("w", &self.w)?;
-                    map.serialize_entry("h", &self.h)?;
-                    map.serialize_entry("label", &self.label)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("x", &self.x);
+                    map.put("y", &self.y);
+                    map.put("w", &self.w);
+                    map.put("h", &self.h);
+                    map.put("label", &self.label);
                     map.end()
                 }
             }
@@ -146,13 +149,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(BoundingBox {
-                                x: __fal::required(f0, "x")?,
-                                y: __fal::required(f1, "y")?,
-                                w: __fal::required(f2, "w")?,
-                                h: __fal::required(f3, "h")?,
-                                label: __fal::required(f4, "label")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(BoundingBox {
+                                        x: f0,
+                                        y: f1,
+                                        w: f2,
+                                        h: f3,
+                                        label: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("x")),
+                                (_, None, _, _, _) => Err(__fal::missing("y")),
+                                (_, _, None, _, _) => Err(__fal::missing("w")),
+                                (_, _, _, None, _) => Err(__fal::missing("h")),
+                                (_, _, _, _, None) => Err(__fal::missing("label")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -169,9 +181,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("bboxes", &self.bboxes)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("bboxes", &self.bboxes);
                     map.end()
                 }
             }
@@ -199,9 +210,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(BoundingBoxes {
-                                bboxes: __fal::required(f0, "bboxes")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(BoundingBoxes { bboxes: f0 }),
+                                (None,) => Err(__fal::missing("bboxes")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -220,10 +232,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("results", &self.results)?;
-                    __fal::optional_entry(&mut map, "image", &self.image)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("results", &self.results);
+                    map.opt("image", &self.image);
                     map.end()
                 }
             }
@@ -255,10 +266,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Florence2LargeRegionProposalOutput {
-                                results: __fal::required(f0, "results")?,
-                                image: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Florence2LargeRegionProposalOutput {
+                                        results: f0,
+                                        image: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("results")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -25,10 +25,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("region", &self.region)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("region", &self.region);
                     map.end()
                 }
             }
@@ -60,10 +59,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Florence2LargeRegionToDescriptionInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                region: __fal::required(f1, "region")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Florence2LargeRegionToDescriptionInput {
+                                        image_url: f0,
+                                        region: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("region")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -110,9 +115,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("results", &self.results)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("results", &self.results);
                     map.end()
                 }
             }
@@ -140,9 +144,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Florence2LargeRegionToDescriptionOutput {
-                                results: __fal::required(f0, "results")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Florence2LargeRegionToDescriptionOutput {
+                                        results: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("results")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -173,12 +182,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("x1", &self.x1)?;
-                    map.serialize_entry("y1", &self.y1)?;
-                    map.serialize_entry("x2", &self.x2)?;
-                    map.serialize_entry("y2", &self.y2)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("x1", &self.x1);
+                    map.put("y1", &self.y1);
+                    map.put("x2", &self.x2);
+                    map.put("y2", &self.y2);
                     map.end()
                 }
             }
@@ -214,12 +222,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Region {
-                                x1: __fal::required(f0, "x1")?,
-                                y1: __fal::required(f1, "y1")?,
-                                x2: __fal::required(f2, "x2")?,
-                                y2: __fal::required(f3, "y2")?,
-                            })
+                            match (f0, f1, f2, f3) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                    Ok(Region {
+                                        x1: f0,
+                                        y1: f1,
+                                        x2: f2,
+                                        y2: f3,
+                                    })
+                                }
+                                (None, _, _, _) => Err(__fal::missing("x1")),
+                                (_, None, _, _) => Err(__fal::missing("y1")),
+                                (_, _, None, _) => Err(__fal::missing("x2")),
+                                (_, _, _, None) => Err(__fal::missing("y2")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

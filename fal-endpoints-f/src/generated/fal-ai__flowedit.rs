@@ -53,22 +53,17 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("source_prompt", &self.source_prompt)?;
-                map.serialize_entry("target_prompt", &self.target_prompt)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "src_guidance_scale", &self.src_guidance_scale)?;
-                __fal::optional_entry(&mut map, "tar_guidance_scale", &self.tar_guidance_scale)?;
-                __fal::optional_entry(&mut map, "n_avg", &self.n_avg)?;
-                __fal::optional_entry(&mut map, "n_max", &self.n_max)?;
-                __fal::optional_entry(&mut map, "n_min", &self.n_min)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("source_prompt", &self.source_prompt);
+                map.put("target_prompt", &self.target_prompt);
+                map.opt("seed", &self.seed);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("src_guidance_scale", &self.src_guidance_scale);
+                map.opt("tar_guidance_scale", &self.tar_guidance_scale);
+                map.opt("n_avg", &self.n_avg);
+                map.opt("n_max", &self.n_max);
+                map.opt("n_min", &self.n_min);
                 map.end()
             }
         }
@@ -131,18 +126,25 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FloweditInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            source_prompt: __fal::required(f1, "source_prompt")?,
-                            target_prompt: __fal::required(f2, "target_prompt")?,
-                            seed: f3,
-                            num_inference_steps: f4,
-                            src_guidance_scale: f5,
-                            tar_guidance_scale: f6,
-                            n_avg: f7,
-                            n_max: f8,
-                            n_min: f9,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(FloweditInput {
+                                    image_url: f0,
+                                    source_prompt: f1,
+                                    target_prompt: f2,
+                                    seed: f3,
+                                    num_inference_steps: f4,
+                                    src_guidance_scale: f5,
+                                    tar_guidance_scale: f6,
+                                    n_avg: f7,
+                                    n_max: f8,
+                                    n_min: f9,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("image_url")),
+                            (_, None, _) => Err(__fal::missing("source_prompt")),
+                            (_, _, None) => Err(__fal::missing("target_prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -270,10 +272,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -304,10 +305,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FloweditOutput {
-                            image: __fal::required(f0, "image")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(FloweditOutput {
+                                    image: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

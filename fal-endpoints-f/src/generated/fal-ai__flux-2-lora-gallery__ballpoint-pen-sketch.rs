@@ -63,27 +63,18 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __fal::optional_entry(&mut map, "lora_scale", &self.lora_scale)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("image_size", &self.image_size);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("acceleration", &self.acceleration);
+                    map.opt("seed", &self.seed);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("num_images", &self.num_images);
+                    map.opt("lora_scale", &self.lora_scale);
                     map.end()
                 }
             }
@@ -149,19 +140,24 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Flux2LoraGalleryBallpointPenSketchInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                image_size: f1,
-                                guidance_scale: f2,
-                                num_inference_steps: f3,
-                                acceleration: f4,
-                                seed: f5,
-                                sync_mode: f6,
-                                enable_safety_checker: f7,
-                                output_format: f8,
-                                num_images: f9,
-                                lora_scale: f10,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Flux2LoraGalleryBallpointPenSketchInput {
+                                        prompt: f0,
+                                        image_size: f1,
+                                        guidance_scale: f2,
+                                        num_inference_steps: f3,
+                                        acceleration: f4,
+                                        seed: f5,
+                                        sync_mode: f6,
+                                        enable_safety_checker: f7,
+                                        output_format: f8,
+                                        num_images: f9,
+                                        lora_scale: f10,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -396,11 +392,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("seed", &self.seed);
+                    map.put("prompt", &self.prompt);
                     map.end()
                 }
             }
@@ -434,11 +429,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Flux2LoraGalleryBallpointPenSketchOutput {
-                                images: __fal::required(f0, "images")?,
-                                seed: __fal::required(f1, "seed")?,
-                                prompt: __fal::required(f2, "prompt")?,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(Flux2LoraGalleryBallpointPenSketchOutput {
+                                        images: f0,
+                                        seed: f1,
+                                        prompt: f2,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("images")),
+                                (_, None, _) => Err(__fal::missing("seed")),
+                                (_, _, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -463,10 +465,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
                     map.end()
                 }
             }

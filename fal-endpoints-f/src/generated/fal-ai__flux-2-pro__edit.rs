@@ -47,20 +47,15 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    map.serialize_entry("image_urls", &self.image_urls)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("image_size", &self.image_size);
+                    map.opt("seed", &self.seed);
+                    map.opt("safety_tolerance", &self.safety_tolerance);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.put("image_urls", &self.image_urls);
                     map.end()
                 }
             }
@@ -117,16 +112,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Flux2ProEditInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                image_size: f1,
-                                seed: f2,
-                                safety_tolerance: f3,
-                                enable_safety_checker: f4,
-                                output_format: f5,
-                                sync_mode: f6,
-                                image_urls: __fal::required(f7, "image_urls")?,
-                            })
+                            match (f0, f7) {
+                                (Some(f0), Some(f7)) => {
+                                    Ok(Flux2ProEditInput {
+                                        prompt: f0,
+                                        image_size: f1,
+                                        seed: f2,
+                                        safety_tolerance: f3,
+                                        enable_safety_checker: f4,
+                                        output_format: f5,
+                                        sync_mode: f6,
+                                        image_urls: f7,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("image_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -221,10 +222,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -255,10 +255,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Flux2ProEditOutput {
-                                images: __fal::required(f0, "images")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Flux2ProEditOutput {
+                                        images: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("images")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -283,10 +289,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
                     map.end()
                 }
             }

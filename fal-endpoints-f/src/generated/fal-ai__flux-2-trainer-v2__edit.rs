@@ -34,13 +34,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_data_url", &self.image_data_url)?;
-                    __fal::optional_entry(&mut map, "steps", &self.steps)?;
-                    __fal::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
-                    __fal::optional_entry(&mut map, "default_caption", &self.default_caption)?;
-                    __fal::optional_entry(&mut map, "output_lora_format", &self.output_lora_format)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_data_url", &self.image_data_url);
+                    map.opt("steps", &self.steps);
+                    map.opt("learning_rate", &self.learning_rate);
+                    map.opt("default_caption", &self.default_caption);
+                    map.opt("output_lora_format", &self.output_lora_format);
                     map.end()
                 }
             }
@@ -88,13 +87,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Flux2TrainerV2EditInput {
-                                image_data_url: __fal::required(f0, "image_data_url")?,
-                                steps: f1,
-                                learning_rate: f2,
-                                default_caption: f3,
-                                output_lora_format: f4,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Flux2TrainerV2EditInput {
+                                        image_data_url: f0,
+                                        steps: f1,
+                                        learning_rate: f2,
+                                        default_caption: f3,
+                                        output_lora_format: f4,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_data_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -176,10 +180,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("diffusers_lora_file", &self.diffusers_lora_file)?;
-                    map.serialize_entry("config_file", &self.config_file)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("diffusers_lora_file", &self.diffusers_lora_file);
+                    map.put("config_file", &self.config_file);
                     map.end()
                 }
             }
@@ -211,10 +214,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Flux2TrainerV2EditOutput {
-                                diffusers_lora_file: __fal::required(f0, "diffusers_lora_file")?,
-                                config_file: __fal::required(f1, "config_file")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Flux2TrainerV2EditOutput {
+                                        diffusers_lora_file: f0,
+                                        config_file: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("diffusers_lora_file")),
+                                (_, None) => Err(__fal::missing("config_file")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -65,26 +65,17 @@ pub mod fal_ai {
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                use __fal::serde::ser::SerializeMap as _;
-                                let mut map = serializer.serialize_map(None)?;
-                                map.serialize_entry("prompt", &self.prompt)?;
-                                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                                __fal::optional_entry(
-                                    &mut map,
-                                    "num_inference_steps",
-                                    &self.num_inference_steps,
-                                )?;
-                                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                                __fal::optional_entry(
-                                    &mut map,
-                                    "enable_safety_checker",
-                                    &self.enable_safety_checker,
-                                )?;
-                                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                                map.serialize_entry("image_urls", &self.image_urls)?;
-                                __fal::optional_entry(&mut map, "loras", &self.loras)?;
+                                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                                map.put("prompt", &self.prompt);
+                                map.opt("seed", &self.seed);
+                                map.opt("num_inference_steps", &self.num_inference_steps);
+                                map.opt("image_size", &self.image_size);
+                                map.opt("num_images", &self.num_images);
+                                map.opt("sync_mode", &self.sync_mode);
+                                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                                map.opt("output_format", &self.output_format);
+                                map.put("image_urls", &self.image_urls);
+                                map.opt("loras", &self.loras);
                                 map.end()
                             }
                         }
@@ -147,18 +138,24 @@ pub mod fal_ai {
                                                 _ => __fal::skip(&mut map),
                                             }?;
                                         }
-                                        Ok(Flux2Klein4bEditLoraInput {
-                                            prompt: __fal::required(f0, "prompt")?,
-                                            seed: f1,
-                                            num_inference_steps: f2,
-                                            image_size: f3,
-                                            num_images: f4,
-                                            sync_mode: f5,
-                                            enable_safety_checker: f6,
-                                            output_format: f7,
-                                            image_urls: __fal::required(f8, "image_urls")?,
-                                            loras: f9,
-                                        })
+                                        match (f0, f8) {
+                                            (Some(f0), Some(f8)) => {
+                                                Ok(Flux2Klein4bEditLoraInput {
+                                                    prompt: f0,
+                                                    seed: f1,
+                                                    num_inference_steps: f2,
+                                                    image_size: f3,
+                                                    num_images: f4,
+                                                    sync_mode: f5,
+                                                    enable_safety_checker: f6,
+                                                    output_format: f7,
+                                                    image_urls: f8,
+                                                    loras: f9,
+                                                })
+                                            }
+                                            (None, _) => Err(__fal::missing("prompt")),
+                                            (_, None) => Err(__fal::missing("image_urls")),
+                                        }
                                     }
                                 }
                                 deserializer.deserialize_map(FalVisitor)
@@ -291,13 +288,12 @@ pub mod fal_ai {
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                use __fal::serde::ser::SerializeMap as _;
-                                let mut map = serializer.serialize_map(None)?;
-                                map.serialize_entry("images", &self.images)?;
-                                map.serialize_entry("timings", &self.timings)?;
-                                map.serialize_entry("seed", &self.seed)?;
-                                map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                                map.serialize_entry("prompt", &self.prompt)?;
+                                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                                map.put("images", &self.images);
+                                map.put("timings", &self.timings);
+                                map.put("seed", &self.seed);
+                                map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                                map.put("prompt", &self.prompt);
                                 map.end()
                             }
                         }
@@ -339,13 +335,22 @@ pub mod fal_ai {
                                                 _ => __fal::skip(&mut map),
                                             }?;
                                         }
-                                        Ok(Flux2Klein4bEditLoraOutput {
-                                            images: __fal::required(f0, "images")?,
-                                            timings: __fal::required(f1, "timings")?,
-                                            seed: __fal::required(f2, "seed")?,
-                                            has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                                            prompt: __fal::required(f4, "prompt")?,
-                                        })
+                                        match (f0, f1, f2, f3, f4) {
+                                            (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                                Ok(Flux2Klein4bEditLoraOutput {
+                                                    images: f0,
+                                                    timings: f1,
+                                                    seed: f2,
+                                                    has_nsfw_concepts: f3,
+                                                    prompt: f4,
+                                                })
+                                            }
+                                            (None, _, _, _, _) => Err(__fal::missing("images")),
+                                            (_, None, _, _, _) => Err(__fal::missing("timings")),
+                                            (_, _, None, _, _) => Err(__fal::missing("seed")),
+                                            (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                                            (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                                        }
                                     }
                                 }
                                 deserializer.deserialize_map(FalVisitor)
@@ -370,10 +375,9 @@ pub mod fal_ai {
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                use __fal::serde::ser::SerializeMap as _;
-                                let mut map = serializer.serialize_map(None)?;
-                                __fal::optional_entry(&mut map, "width", &self.width)?;
-                                __fal::optional_entry(&mut map, "height", &self.height)?;
+                                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                                map.opt("width", &self.width);
+                                map.opt("height", &self.height);
                                 map.end()
                             }
                         }

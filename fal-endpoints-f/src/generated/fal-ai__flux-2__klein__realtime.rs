@@ -52,28 +52,15 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_interpolation",
-                            &self.enable_interpolation,
-                        )?;
-                        __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "num_inference_steps",
-                            &self.num_inference_steps,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "output_feedback_strength",
-                            &self.output_feedback_strength,
-                        )?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "schedule_mu", &self.schedule_mu)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("enable_interpolation", &self.enable_interpolation);
+                        map.opt("image_size", &self.image_size);
+                        map.put("image_url", &self.image_url);
+                        map.opt("num_inference_steps", &self.num_inference_steps);
+                        map.opt("output_feedback_strength", &self.output_feedback_strength);
+                        map.opt("prompt", &self.prompt);
+                        map.opt("schedule_mu", &self.schedule_mu);
+                        map.opt("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -130,16 +117,21 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Flux2KleinRealtimeInput {
-                                    enable_interpolation: f0,
-                                    image_size: f1,
-                                    image_url: __fal::required(f2, "image_url")?,
-                                    num_inference_steps: f3,
-                                    output_feedback_strength: f4,
-                                    prompt: f5,
-                                    schedule_mu: f6,
-                                    seed: f7,
-                                })
+                                match (f2,) {
+                                    (Some(f2),) => {
+                                        Ok(Flux2KleinRealtimeInput {
+                                            enable_interpolation: f0,
+                                            image_size: f1,
+                                            image_url: f2,
+                                            num_inference_steps: f3,
+                                            output_feedback_strength: f4,
+                                            prompt: f5,
+                                            schedule_mu: f6,
+                                            seed: f7,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -262,10 +254,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -296,10 +287,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Flux2KleinRealtimeOutput {
-                                    images: __fal::required(f0, "images")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(Flux2KleinRealtimeOutput {
+                                            images: f0,
+                                            seed: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("images")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -402,12 +399,11 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("content", &self.content)?;
-                        __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                        map.serialize_entry("height", &self.height)?;
-                        map.serialize_entry("width", &self.width)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("content", &self.content);
+                        map.opt("content_type", &self.content_type);
+                        map.put("height", &self.height);
+                        map.put("width", &self.width);
                         map.end()
                     }
                 }
@@ -445,12 +441,19 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(RawImage {
-                                    content: __fal::required(f0, "content")?,
-                                    content_type: f1,
-                                    height: __fal::required(f2, "height")?,
-                                    width: __fal::required(f3, "width")?,
-                                })
+                                match (f0, f2, f3) {
+                                    (Some(f0), Some(f2), Some(f3)) => {
+                                        Ok(RawImage {
+                                            content: f0,
+                                            content_type: f1,
+                                            height: f2,
+                                            width: f3,
+                                        })
+                                    }
+                                    (None, _, _) => Err(__fal::missing("content")),
+                                    (_, None, _) => Err(__fal::missing("height")),
+                                    (_, _, None) => Err(__fal::missing("width")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

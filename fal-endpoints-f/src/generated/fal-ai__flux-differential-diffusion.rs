@@ -57,26 +57,17 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("change_map_image_url", &self.change_map_image_url)?;
-                __fal::optional_entry(&mut map, "strength", &self.strength)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.put("image_url", &self.image_url);
+                map.put("change_map_image_url", &self.change_map_image_url);
+                map.opt("strength", &self.strength);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("seed", &self.seed);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("sync_mode", &self.sync_mode);
+                map.opt("num_images", &self.num_images);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
                 map.end()
             }
         }
@@ -139,18 +130,25 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FluxDifferentialDiffusionInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            image_url: __fal::required(f1, "image_url")?,
-                            change_map_image_url: __fal::required(f2, "change_map_image_url")?,
-                            strength: f3,
-                            num_inference_steps: f4,
-                            seed: f5,
-                            guidance_scale: f6,
-                            sync_mode: f7,
-                            num_images: f8,
-                            enable_safety_checker: f9,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(FluxDifferentialDiffusionInput {
+                                    prompt: f0,
+                                    image_url: f1,
+                                    change_map_image_url: f2,
+                                    strength: f3,
+                                    num_inference_steps: f4,
+                                    seed: f5,
+                                    guidance_scale: f6,
+                                    sync_mode: f7,
+                                    num_images: f8,
+                                    enable_safety_checker: f9,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("prompt")),
+                            (_, None, _) => Err(__fal::missing("image_url")),
+                            (_, _, None) => Err(__fal::missing("change_map_image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -290,13 +288,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("timings", &self.timings)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("timings", &self.timings);
+                map.put("seed", &self.seed);
+                map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -338,13 +335,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FluxDifferentialDiffusionOutput {
-                            images: __fal::required(f0, "images")?,
-                            timings: __fal::required(f1, "timings")?,
-                            seed: __fal::required(f2, "seed")?,
-                            has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                            prompt: __fal::required(f4, "prompt")?,
-                        })
+                        match (f0, f1, f2, f3, f4) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                Ok(FluxDifferentialDiffusionOutput {
+                                    images: f0,
+                                    timings: f1,
+                                    seed: f2,
+                                    has_nsfw_concepts: f3,
+                                    prompt: f4,
+                                })
+                            }
+                            (None, _, _, _, _) => Err(__fal::missing("images")),
+                            (_, None, _, _, _) => Err(__fal::missing("timings")),
+                            (_, _, None, _, _) => Err(__fal::missing("seed")),
+                            (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                            (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -165,76 +165,43 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "loras", &self.loras)?;
-                    __fal::optional_entry(&mut map, "control_loras", &self.control_loras)?;
-                    __fal::optional_entry(&mut map, "controlnets", &self.controlnets)?;
-                    __fal::optional_entry(&mut map, "controlnet_unions", &self.controlnet_unions)?;
-                    __fal::optional_entry(&mut map, "easycontrols", &self.easycontrols)?;
-                    __fal::optional_entry(&mut map, "fill_image", &self.fill_image)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "use_cfg_zero", &self.use_cfg_zero)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "reference_image_url",
-                        &self.reference_image_url,
-                    )?;
-                    __fal::optional_entry(&mut map, "reference_strength", &self.reference_strength)?;
-                    __fal::optional_entry(&mut map, "reference_start", &self.reference_start)?;
-                    __fal::optional_entry(&mut map, "reference_end", &self.reference_end)?;
-                    __fal::optional_entry(&mut map, "base_shift", &self.base_shift)?;
-                    __fal::optional_entry(&mut map, "max_shift", &self.max_shift)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "use_beta_schedule", &self.use_beta_schedule)?;
-                    __fal::optional_entry(&mut map, "sigma_schedule", &self.sigma_schedule)?;
-                    __fal::optional_entry(&mut map, "scheduler", &self.scheduler)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "nag_scale", &self.nag_scale)?;
-                    __fal::optional_entry(&mut map, "nag_tau", &self.nag_tau)?;
-                    __fal::optional_entry(&mut map, "nag_alpha", &self.nag_alpha)?;
-                    __fal::optional_entry(&mut map, "nag_end", &self.nag_end)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "controller_guidance_forward",
-                        &self.controller_guidance_forward,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "controller_guidance_reverse",
-                        &self.controller_guidance_reverse,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "reverse_guidance_start",
-                        &self.reverse_guidance_start,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "reverse_guidance_end",
-                        &self.reverse_guidance_end,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "reverse_guidance_schedule",
-                        &self.reverse_guidance_schedule,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("image_size", &self.image_size);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("seed", &self.seed);
+                    map.opt("loras", &self.loras);
+                    map.opt("control_loras", &self.control_loras);
+                    map.opt("controlnets", &self.controlnets);
+                    map.opt("controlnet_unions", &self.controlnet_unions);
+                    map.opt("easycontrols", &self.easycontrols);
+                    map.opt("fill_image", &self.fill_image);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("use_cfg_zero", &self.use_cfg_zero);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("num_images", &self.num_images);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("reference_image_url", &self.reference_image_url);
+                    map.opt("reference_strength", &self.reference_strength);
+                    map.opt("reference_start", &self.reference_start);
+                    map.opt("reference_end", &self.reference_end);
+                    map.opt("base_shift", &self.base_shift);
+                    map.opt("max_shift", &self.max_shift);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("use_beta_schedule", &self.use_beta_schedule);
+                    map.opt("sigma_schedule", &self.sigma_schedule);
+                    map.opt("scheduler", &self.scheduler);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("nag_scale", &self.nag_scale);
+                    map.opt("nag_tau", &self.nag_tau);
+                    map.opt("nag_alpha", &self.nag_alpha);
+                    map.opt("nag_end", &self.nag_end);
+                    map.put("image_url", &self.image_url);
+                    map.opt("controller_guidance_forward", &self.controller_guidance_forward);
+                    map.opt("controller_guidance_reverse", &self.controller_guidance_reverse);
+                    map.opt("reverse_guidance_start", &self.reverse_guidance_start);
+                    map.opt("reverse_guidance_end", &self.reverse_guidance_end);
+                    map.opt("reverse_guidance_schedule", &self.reverse_guidance_schedule);
                     map.end()
                 }
             }
@@ -375,44 +342,50 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FluxGeneralRfInversionInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                image_size: f1,
-                                num_inference_steps: f2,
-                                seed: f3,
-                                loras: f4,
-                                control_loras: f5,
-                                controlnets: f6,
-                                controlnet_unions: f7,
-                                easycontrols: f8,
-                                fill_image: f9,
-                                guidance_scale: f10,
-                                use_cfg_zero: f11,
-                                sync_mode: f12,
-                                num_images: f13,
-                                enable_safety_checker: f14,
-                                reference_image_url: f15,
-                                reference_strength: f16,
-                                reference_start: f17,
-                                reference_end: f18,
-                                base_shift: f19,
-                                max_shift: f20,
-                                output_format: f21,
-                                use_beta_schedule: f22,
-                                sigma_schedule: f23,
-                                scheduler: f24,
-                                negative_prompt: f25,
-                                nag_scale: f26,
-                                nag_tau: f27,
-                                nag_alpha: f28,
-                                nag_end: f29,
-                                image_url: __fal::required(f30, "image_url")?,
-                                controller_guidance_forward: f31,
-                                controller_guidance_reverse: f32,
-                                reverse_guidance_start: f33,
-                                reverse_guidance_end: f34,
-                                reverse_guidance_schedule: f35,
-                            })
+                            match (f0, f30) {
+                                (Some(f0), Some(f30)) => {
+                                    Ok(FluxGeneralRfInversionInput {
+                                        prompt: f0,
+                                        image_size: f1,
+                                        num_inference_steps: f2,
+                                        seed: f3,
+                                        loras: f4,
+                                        control_loras: f5,
+                                        controlnets: f6,
+                                        controlnet_unions: f7,
+                                        easycontrols: f8,
+                                        fill_image: f9,
+                                        guidance_scale: f10,
+                                        use_cfg_zero: f11,
+                                        sync_mode: f12,
+                                        num_images: f13,
+                                        enable_safety_checker: f14,
+                                        reference_image_url: f15,
+                                        reference_strength: f16,
+                                        reference_start: f17,
+                                        reference_end: f18,
+                                        base_shift: f19,
+                                        max_shift: f20,
+                                        output_format: f21,
+                                        use_beta_schedule: f22,
+                                        sigma_schedule: f23,
+                                        scheduler: f24,
+                                        negative_prompt: f25,
+                                        nag_scale: f26,
+                                        nag_tau: f27,
+                                        nag_alpha: f28,
+                                        nag_end: f29,
+                                        image_url: f30,
+                                        controller_guidance_forward: f31,
+                                        controller_guidance_reverse: f32,
+                                        reverse_guidance_start: f33,
+                                        reverse_guidance_end: f34,
+                                        reverse_guidance_schedule: f35,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -863,12 +836,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("path", &self.path)?;
-                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
-                    map.serialize_entry("control_image_url", &self.control_image_url)?;
-                    __fal::optional_entry(&mut map, "preprocess", &self.preprocess)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("path", &self.path);
+                    map.opt("scale", &self.scale);
+                    map.put("control_image_url", &self.control_image_url);
+                    map.opt("preprocess", &self.preprocess);
                     map.end()
                 }
             }
@@ -906,12 +878,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ControlLoraWeight {
-                                path: __fal::required(f0, "path")?,
-                                scale: f1,
-                                control_image_url: __fal::required(f2, "control_image_url")?,
-                                preprocess: f3,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(ControlLoraWeight {
+                                        path: f0,
+                                        scale: f1,
+                                        control_image_url: f2,
+                                        preprocess: f3,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("path")),
+                                (_, None) => Err(__fal::missing("control_image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1096,17 +1074,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("path", &self.path)?;
-                    __fal::optional_entry(&mut map, "config_url", &self.config_url)?;
-                    __fal::optional_entry(&mut map, "variant", &self.variant)?;
-                    map.serialize_entry("control_image_url", &self.control_image_url)?;
-                    __fal::optional_entry(&mut map, "mask_image_url", &self.mask_image_url)?;
-                    __fal::optional_entry(&mut map, "mask_threshold", &self.mask_threshold)?;
-                    __fal::optional_entry(&mut map, "conditioning_scale", &self.conditioning_scale)?;
-                    __fal::optional_entry(&mut map, "start_percentage", &self.start_percentage)?;
-                    __fal::optional_entry(&mut map, "end_percentage", &self.end_percentage)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("path", &self.path);
+                    map.opt("config_url", &self.config_url);
+                    map.opt("variant", &self.variant);
+                    map.put("control_image_url", &self.control_image_url);
+                    map.opt("mask_image_url", &self.mask_image_url);
+                    map.opt("mask_threshold", &self.mask_threshold);
+                    map.opt("conditioning_scale", &self.conditioning_scale);
+                    map.opt("start_percentage", &self.start_percentage);
+                    map.opt("end_percentage", &self.end_percentage);
                     map.end()
                 }
             }
@@ -1166,17 +1143,23 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ControlNet {
-                                path: __fal::required(f0, "path")?,
-                                config_url: f1,
-                                variant: f2,
-                                control_image_url: __fal::required(f3, "control_image_url")?,
-                                mask_image_url: f4,
-                                mask_threshold: f5,
-                                conditioning_scale: f6,
-                                start_percentage: f7,
-                                end_percentage: f8,
-                            })
+                            match (f0, f3) {
+                                (Some(f0), Some(f3)) => {
+                                    Ok(ControlNet {
+                                        path: f0,
+                                        config_url: f1,
+                                        variant: f2,
+                                        control_image_url: f3,
+                                        mask_image_url: f4,
+                                        mask_threshold: f5,
+                                        conditioning_scale: f6,
+                                        start_percentage: f7,
+                                        end_percentage: f8,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("path")),
+                                (_, None) => Err(__fal::missing("control_image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1302,12 +1285,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("path", &self.path)?;
-                    __fal::optional_entry(&mut map, "config_url", &self.config_url)?;
-                    __fal::optional_entry(&mut map, "variant", &self.variant)?;
-                    map.serialize_entry("controls", &self.controls)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("path", &self.path);
+                    map.opt("config_url", &self.config_url);
+                    map.opt("variant", &self.variant);
+                    map.put("controls", &self.controls);
                     map.end()
                 }
             }
@@ -1345,12 +1327,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ControlNetUnion {
-                                path: __fal::required(f0, "path")?,
-                                config_url: f1,
-                                variant: f2,
-                                controls: __fal::required(f3, "controls")?,
-                            })
+                            match (f0, f3) {
+                                (Some(f0), Some(f3)) => {
+                                    Ok(ControlNetUnion {
+                                        path: f0,
+                                        config_url: f1,
+                                        variant: f2,
+                                        controls: f3,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("path")),
+                                (_, None) => Err(__fal::missing("controls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1423,15 +1411,14 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("control_image_url", &self.control_image_url)?;
-                    __fal::optional_entry(&mut map, "mask_image_url", &self.mask_image_url)?;
-                    map.serialize_entry("control_mode", &self.control_mode)?;
-                    __fal::optional_entry(&mut map, "conditioning_scale", &self.conditioning_scale)?;
-                    __fal::optional_entry(&mut map, "mask_threshold", &self.mask_threshold)?;
-                    __fal::optional_entry(&mut map, "start_percentage", &self.start_percentage)?;
-                    __fal::optional_entry(&mut map, "end_percentage", &self.end_percentage)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("control_image_url", &self.control_image_url);
+                    map.opt("mask_image_url", &self.mask_image_url);
+                    map.put("control_mode", &self.control_mode);
+                    map.opt("conditioning_scale", &self.conditioning_scale);
+                    map.opt("mask_threshold", &self.mask_threshold);
+                    map.opt("start_percentage", &self.start_percentage);
+                    map.opt("end_percentage", &self.end_percentage);
                     map.end()
                 }
             }
@@ -1485,15 +1472,21 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ControlNetUnionInput {
-                                control_image_url: __fal::required(f0, "control_image_url")?,
-                                mask_image_url: f1,
-                                control_mode: __fal::required(f2, "control_mode")?,
-                                conditioning_scale: f3,
-                                mask_threshold: f4,
-                                start_percentage: f5,
-                                end_percentage: f6,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(ControlNetUnionInput {
+                                        control_image_url: f0,
+                                        mask_image_url: f1,
+                                        control_mode: f2,
+                                        conditioning_scale: f3,
+                                        mask_threshold: f4,
+                                        start_percentage: f5,
+                                        end_percentage: f6,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("control_image_url")),
+                                (_, None) => Err(__fal::missing("control_mode")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1610,12 +1603,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("control_method_url", &self.control_method_url)?;
-                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("image_control_type", &self.image_control_type)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("control_method_url", &self.control_method_url);
+                    map.opt("scale", &self.scale);
+                    map.put("image_url", &self.image_url);
+                    map.put("image_control_type", &self.image_control_type);
                     map.end()
                 }
             }
@@ -1660,12 +1652,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(EasyControlWeight {
-                                control_method_url: __fal::required(f0, "control_method_url")?,
-                                scale: f1,
-                                image_url: __fal::required(f2, "image_url")?,
-                                image_control_type: __fal::required(f3, "image_control_type")?,
-                            })
+                            match (f0, f2, f3) {
+                                (Some(f0), Some(f2), Some(f3)) => {
+                                    Ok(EasyControlWeight {
+                                        control_method_url: f0,
+                                        scale: f1,
+                                        image_url: f2,
+                                        image_control_type: f3,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("control_method_url")),
+                                (_, None, _) => Err(__fal::missing("image_url")),
+                                (_, _, None) => Err(__fal::missing("image_control_type")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1786,13 +1785,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("timings", &self.timings)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("timings", &self.timings);
+                    map.put("seed", &self.seed);
+                    map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                    map.put("prompt", &self.prompt);
                     map.end()
                 }
             }
@@ -1834,13 +1832,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FluxGeneralRfInversionOutput {
-                                images: __fal::required(f0, "images")?,
-                                timings: __fal::required(f1, "timings")?,
-                                seed: __fal::required(f2, "seed")?,
-                                has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                                prompt: __fal::required(f4, "prompt")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(FluxGeneralRfInversionOutput {
+                                        images: f0,
+                                        timings: f1,
+                                        seed: f2,
+                                        has_nsfw_concepts: f3,
+                                        prompt: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("images")),
+                                (_, None, _, _, _) => Err(__fal::missing("timings")),
+                                (_, _, None, _, _) => Err(__fal::missing("seed")),
+                                (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                                (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1941,9 +1948,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "fill_image_url", &self.fill_image_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("fill_image_url", &self.fill_image_url);
                     map.end()
                 }
             }
@@ -2025,10 +2031,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
                     map.end()
                 }
             }
@@ -2287,10 +2292,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("path", &self.path)?;
-                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("path", &self.path);
+                    map.opt("scale", &self.scale);
                     map.end()
                 }
             }
@@ -2321,10 +2325,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LoraWeight {
-                                path: __fal::required(f0, "path")?,
-                                scale: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(LoraWeight { path: f0, scale: f1 }),
+                                (None,) => Err(__fal::missing("path")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -73,30 +73,21 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "loras", &self.loras)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
-                    map.serialize_entry("mask_url", &self.mask_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("image_size", &self.image_size);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("seed", &self.seed);
+                    map.opt("loras", &self.loras);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("num_images", &self.num_images);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("acceleration", &self.acceleration);
+                    map.put("image_url", &self.image_url);
+                    map.opt("strength", &self.strength);
+                    map.put("mask_url", &self.mask_url);
                     map.end()
                 }
             }
@@ -171,22 +162,29 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FluxKreaLoraInpaintingInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                image_size: f1,
-                                num_inference_steps: f2,
-                                seed: f3,
-                                loras: f4,
-                                guidance_scale: f5,
-                                sync_mode: f6,
-                                num_images: f7,
-                                enable_safety_checker: f8,
-                                output_format: f9,
-                                acceleration: f10,
-                                image_url: __fal::required(f11, "image_url")?,
-                                strength: f12,
-                                mask_url: __fal::required(f13, "mask_url")?,
-                            })
+                            match (f0, f11, f13) {
+                                (Some(f0), Some(f11), Some(f13)) => {
+                                    Ok(FluxKreaLoraInpaintingInput {
+                                        prompt: f0,
+                                        image_size: f1,
+                                        num_inference_steps: f2,
+                                        seed: f3,
+                                        loras: f4,
+                                        guidance_scale: f5,
+                                        sync_mode: f6,
+                                        num_images: f7,
+                                        enable_safety_checker: f8,
+                                        output_format: f9,
+                                        acceleration: f10,
+                                        image_url: f11,
+                                        strength: f12,
+                                        mask_url: f13,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("prompt")),
+                                (_, None, _) => Err(__fal::missing("image_url")),
+                                (_, _, None) => Err(__fal::missing("mask_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -439,13 +437,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("timings", &self.timings)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("timings", &self.timings);
+                    map.put("seed", &self.seed);
+                    map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                    map.put("prompt", &self.prompt);
                     map.end()
                 }
             }
@@ -487,13 +484,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FluxKreaLoraInpaintingOutput {
-                                images: __fal::required(f0, "images")?,
-                                timings: __fal::required(f1, "timings")?,
-                                seed: __fal::required(f2, "seed")?,
-                                has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                                prompt: __fal::required(f4, "prompt")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(FluxKreaLoraInpaintingOutput {
+                                        images: f0,
+                                        timings: f1,
+                                        seed: f2,
+                                        has_nsfw_concepts: f3,
+                                        prompt: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("images")),
+                                (_, None, _, _, _) => Err(__fal::missing("timings")),
+                                (_, _, None, _, _) => Err(__fal::missing("seed")),
+                                (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                                (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -518,10 +524,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
                     map.end()
                 }
             }
@@ -780,10 +785,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("path", &self.path)?;
-                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("path", &self.path);
+                    map.opt("scale", &self.scale);
                     map.end()
                 }
             }
@@ -814,10 +818,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LoraWeight {
-                                path: __fal::required(f0, "path")?,
-                                scale: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(LoraWeight { path: f0, scale: f1 }),
+                                (None,) => Err(__fal::missing("path")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

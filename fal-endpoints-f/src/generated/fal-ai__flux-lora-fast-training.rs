@@ -37,23 +37,17 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images_data_url", &self.images_data_url)?;
-                __fal::optional_entry(&mut map, "trigger_word", &self.trigger_word)?;
-                __fal::optional_entry(&mut map, "create_masks", &self.create_masks)?;
-                __fal::optional_entry(&mut map, "steps", &self.steps)?;
-                __fal::optional_entry(&mut map, "is_style", &self.is_style)?;
-                __fal::optional_entry(
-                    &mut map,
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images_data_url", &self.images_data_url);
+                map.opt("trigger_word", &self.trigger_word);
+                map.opt("create_masks", &self.create_masks);
+                map.opt("steps", &self.steps);
+                map.opt("is_style", &self.is_style);
+                map.opt(
                     "is_input_format_already_preprocessed",
                     &self.is_input_format_already_preprocessed,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "data_archive_format",
-                    &self.data_archive_format,
-                )?;
+                );
+                map.opt("data_archive_format", &self.data_archive_format);
                 map.end()
             }
         }
@@ -107,15 +101,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FluxLoraFastTrainingInput {
-                            images_data_url: __fal::required(f0, "images_data_url")?,
-                            trigger_word: f1,
-                            create_masks: f2,
-                            steps: f3,
-                            is_style: f4,
-                            is_input_format_already_preprocessed: f5,
-                            data_archive_format: f6,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(FluxLoraFastTrainingInput {
+                                    images_data_url: f0,
+                                    trigger_word: f1,
+                                    create_masks: f2,
+                                    steps: f3,
+                                    is_style: f4,
+                                    is_input_format_already_preprocessed: f5,
+                                    data_archive_format: f6,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("images_data_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -214,15 +213,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("diffusers_lora_file", &self.diffusers_lora_file)?;
-                map.serialize_entry("config_file", &self.config_file)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "debug_preprocessed_output",
-                    &self.debug_preprocessed_output,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("diffusers_lora_file", &self.diffusers_lora_file);
+                map.put("config_file", &self.config_file);
+                map.opt("debug_preprocessed_output", &self.debug_preprocessed_output);
                 map.end()
             }
         }
@@ -264,11 +258,17 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FluxLoraFastTrainingOutput {
-                            diffusers_lora_file: __fal::required(f0, "diffusers_lora_file")?,
-                            config_file: __fal::required(f1, "config_file")?,
-                            debug_preprocessed_output: f2,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(FluxLoraFastTrainingOutput {
+                                    diffusers_lora_file: f0,
+                                    config_file: f1,
+                                    debug_preprocessed_output: f2,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("diffusers_lora_file")),
+                            (_, None) => Err(__fal::missing("config_file")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

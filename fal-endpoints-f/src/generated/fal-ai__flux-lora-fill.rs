@@ -77,32 +77,23 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "loras", &self.loras)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("mask_url", &self.mask_url)?;
-                __fal::optional_entry(&mut map, "paste_back", &self.paste_back)?;
-                __fal::optional_entry(&mut map, "fill_image", &self.fill_image)?;
-                __fal::optional_entry(&mut map, "resize_to_original", &self.resize_to_original)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("prompt", &self.prompt);
+                map.opt("image_size", &self.image_size);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("seed", &self.seed);
+                map.opt("loras", &self.loras);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("sync_mode", &self.sync_mode);
+                map.opt("num_images", &self.num_images);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("output_format", &self.output_format);
+                map.opt("acceleration", &self.acceleration);
+                map.put("image_url", &self.image_url);
+                map.put("mask_url", &self.mask_url);
+                map.opt("paste_back", &self.paste_back);
+                map.opt("fill_image", &self.fill_image);
+                map.opt("resize_to_original", &self.resize_to_original);
                 map.end()
             }
         }
@@ -183,24 +174,30 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FluxLoraFillInput {
-                            prompt: f0,
-                            image_size: f1,
-                            num_inference_steps: f2,
-                            seed: f3,
-                            loras: f4,
-                            guidance_scale: f5,
-                            sync_mode: f6,
-                            num_images: f7,
-                            enable_safety_checker: f8,
-                            output_format: f9,
-                            acceleration: f10,
-                            image_url: __fal::required(f11, "image_url")?,
-                            mask_url: __fal::required(f12, "mask_url")?,
-                            paste_back: f13,
-                            fill_image: f14,
-                            resize_to_original: f15,
-                        })
+                        match (f11, f12) {
+                            (Some(f11), Some(f12)) => {
+                                Ok(FluxLoraFillInput {
+                                    prompt: f0,
+                                    image_size: f1,
+                                    num_inference_steps: f2,
+                                    seed: f3,
+                                    loras: f4,
+                                    guidance_scale: f5,
+                                    sync_mode: f6,
+                                    num_images: f7,
+                                    enable_safety_checker: f8,
+                                    output_format: f9,
+                                    acceleration: f10,
+                                    image_url: f11,
+                                    mask_url: f12,
+                                    paste_back: f13,
+                                    fill_image: f14,
+                                    resize_to_original: f15,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("mask_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -529,13 +526,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("timings", &self.timings)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("timings", &self.timings);
+                map.put("seed", &self.seed);
+                map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -577,13 +573,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FluxLoraFillOutput {
-                            images: __fal::required(f0, "images")?,
-                            timings: __fal::required(f1, "timings")?,
-                            seed: __fal::required(f2, "seed")?,
-                            has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                            prompt: __fal::required(f4, "prompt")?,
-                        })
+                        match (f0, f1, f2, f3, f4) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                Ok(FluxLoraFillOutput {
+                                    images: f0,
+                                    timings: f1,
+                                    seed: f2,
+                                    has_nsfw_concepts: f3,
+                                    prompt: f4,
+                                })
+                            }
+                            (None, _, _, _, _) => Err(__fal::missing("images")),
+                            (_, None, _, _, _) => Err(__fal::missing("timings")),
+                            (_, _, None, _, _) => Err(__fal::missing("seed")),
+                            (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                            (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -608,11 +613,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "fill_image_url", &self.fill_image_url)?;
-                __fal::optional_entry(&mut map, "in_context_fill", &self.in_context_fill)?;
-                __fal::optional_entry(&mut map, "use_prompt", &self.use_prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("fill_image_url", &self.fill_image_url);
+                map.opt("in_context_fill", &self.in_context_fill);
+                map.opt("use_prompt", &self.use_prompt);
                 map.end()
             }
         }
@@ -717,10 +721,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
                 map.end()
             }
         }
@@ -979,10 +982,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("path", &self.path)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("path", &self.path);
+                map.opt("scale", &self.scale);
                 map.end()
             }
         }
@@ -1013,10 +1015,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LoraWeight {
-                            path: __fal::required(f0, "path")?,
-                            scale: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(LoraWeight { path: f0, scale: f1 }),
+                            (None,) => Err(__fal::missing("path")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

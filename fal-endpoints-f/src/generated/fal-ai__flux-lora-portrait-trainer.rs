@@ -52,29 +52,16 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images_data_url", &self.images_data_url)?;
-                __fal::optional_entry(&mut map, "trigger_phrase", &self.trigger_phrase)?;
-                __fal::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
-                __fal::optional_entry(&mut map, "steps", &self.steps)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "multiresolution_training",
-                    &self.multiresolution_training,
-                )?;
-                __fal::optional_entry(&mut map, "subject_crop", &self.subject_crop)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "data_archive_format",
-                    &self.data_archive_format,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "resume_from_checkpoint",
-                    &self.resume_from_checkpoint,
-                )?;
-                __fal::optional_entry(&mut map, "create_masks", &self.create_masks)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images_data_url", &self.images_data_url);
+                map.opt("trigger_phrase", &self.trigger_phrase);
+                map.opt("learning_rate", &self.learning_rate);
+                map.opt("steps", &self.steps);
+                map.opt("multiresolution_training", &self.multiresolution_training);
+                map.opt("subject_crop", &self.subject_crop);
+                map.opt("data_archive_format", &self.data_archive_format);
+                map.opt("resume_from_checkpoint", &self.resume_from_checkpoint);
+                map.opt("create_masks", &self.create_masks);
                 map.end()
             }
         }
@@ -134,17 +121,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FluxLoraPortraitTrainerInput {
-                            images_data_url: __fal::required(f0, "images_data_url")?,
-                            trigger_phrase: f1,
-                            learning_rate: f2,
-                            steps: f3,
-                            multiresolution_training: f4,
-                            subject_crop: f5,
-                            data_archive_format: f6,
-                            resume_from_checkpoint: f7,
-                            create_masks: f8,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(FluxLoraPortraitTrainerInput {
+                                    images_data_url: f0,
+                                    trigger_phrase: f1,
+                                    learning_rate: f2,
+                                    steps: f3,
+                                    multiresolution_training: f4,
+                                    subject_crop: f5,
+                                    data_archive_format: f6,
+                                    resume_from_checkpoint: f7,
+                                    create_masks: f8,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("images_data_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -263,10 +255,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("diffusers_lora_file", &self.diffusers_lora_file)?;
-                map.serialize_entry("config_file", &self.config_file)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("diffusers_lora_file", &self.diffusers_lora_file);
+                map.put("config_file", &self.config_file);
                 map.end()
             }
         }
@@ -298,10 +289,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FluxLoraPortraitTrainerOutput {
-                            diffusers_lora_file: __fal::required(f0, "diffusers_lora_file")?,
-                            config_file: __fal::required(f1, "config_file")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(FluxLoraPortraitTrainerOutput {
+                                    diffusers_lora_file: f0,
+                                    config_file: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("diffusers_lora_file")),
+                            (_, None) => Err(__fal::missing("config_file")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

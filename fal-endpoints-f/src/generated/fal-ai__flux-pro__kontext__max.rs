@@ -56,17 +56,16 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_url", &self.image_url);
+                        map.put("prompt", &self.prompt);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("guidance_scale", &self.guidance_scale);
+                        map.opt("num_images", &self.num_images);
+                        map.opt("output_format", &self.output_format);
+                        map.opt("safety_tolerance", &self.safety_tolerance);
+                        map.opt("seed", &self.seed);
+                        map.opt("sync_mode", &self.sync_mode);
                         map.end()
                     }
                 }
@@ -126,17 +125,23 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(FluxProKontextMaxInput {
-                                    image_url: __fal::required(f0, "image_url")?,
-                                    prompt: __fal::required(f1, "prompt")?,
-                                    aspect_ratio: f2,
-                                    guidance_scale: f3,
-                                    num_images: f4,
-                                    output_format: f5,
-                                    safety_tolerance: f6,
-                                    seed: f7,
-                                    sync_mode: f8,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(FluxProKontextMaxInput {
+                                            image_url: f0,
+                                            prompt: f1,
+                                            aspect_ratio: f2,
+                                            guidance_scale: f3,
+                                            num_images: f4,
+                                            output_format: f5,
+                                            safety_tolerance: f6,
+                                            seed: f7,
+                                            sync_mode: f8,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("image_url")),
+                                    (_, None) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

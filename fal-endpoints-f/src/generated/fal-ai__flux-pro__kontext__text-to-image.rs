@@ -55,17 +55,16 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
-                        __fal::optional_entry(&mut map, "enhance_prompt", &self.enhance_prompt)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("seed", &self.seed);
+                        map.opt("guidance_scale", &self.guidance_scale);
+                        map.opt("sync_mode", &self.sync_mode);
+                        map.opt("num_images", &self.num_images);
+                        map.opt("output_format", &self.output_format);
+                        map.opt("safety_tolerance", &self.safety_tolerance);
+                        map.opt("enhance_prompt", &self.enhance_prompt);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
                         map.end()
                     }
                 }
@@ -125,17 +124,22 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(FluxProKontextTextToImageInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    seed: f1,
-                                    guidance_scale: f2,
-                                    sync_mode: f3,
-                                    num_images: f4,
-                                    output_format: f5,
-                                    safety_tolerance: f6,
-                                    enhance_prompt: f7,
-                                    aspect_ratio: f8,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(FluxProKontextTextToImageInput {
+                                            prompt: f0,
+                                            seed: f1,
+                                            guidance_scale: f2,
+                                            sync_mode: f3,
+                                            num_images: f4,
+                                            output_format: f5,
+                                            safety_tolerance: f6,
+                                            enhance_prompt: f7,
+                                            aspect_ratio: f8,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -377,13 +381,12 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
-                        map.serialize_entry("timings", &self.timings)?;
-                        map.serialize_entry("seed", &self.seed)?;
-                        map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
+                        map.put("timings", &self.timings);
+                        map.put("seed", &self.seed);
+                        map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                        map.put("prompt", &self.prompt);
                         map.end()
                     }
                 }
@@ -425,13 +428,22 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(FluxProKontextTextToImageOutput {
-                                    images: __fal::required(f0, "images")?,
-                                    timings: __fal::required(f1, "timings")?,
-                                    seed: __fal::required(f2, "seed")?,
-                                    has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                                    prompt: __fal::required(f4, "prompt")?,
-                                })
+                                match (f0, f1, f2, f3, f4) {
+                                    (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                        Ok(FluxProKontextTextToImageOutput {
+                                            images: f0,
+                                            timings: f1,
+                                            seed: f2,
+                                            has_nsfw_concepts: f3,
+                                            prompt: f4,
+                                        })
+                                    }
+                                    (None, _, _, _, _) => Err(__fal::missing("images")),
+                                    (_, None, _, _, _) => Err(__fal::missing("timings")),
+                                    (_, _, None, _, _) => Err(__fal::missing("seed")),
+                                    (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                                    (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -65,25 +65,20 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
-                    __fal::optional_entry(&mut map, "enhance_prompt", &self.enhance_prompt)?;
-                    __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "image_prompt_strength",
-                        &self.image_prompt_strength,
-                    )?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "raw", &self.raw)?;
-                    map.serialize_entry("finetune_id", &self.finetune_id)?;
-                    map.serialize_entry("finetune_strength", &self.finetune_strength)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("seed", &self.seed);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("num_images", &self.num_images);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("safety_tolerance", &self.safety_tolerance);
+                    map.opt("enhance_prompt", &self.enhance_prompt);
+                    map.opt("image_url", &self.image_url);
+                    map.opt("image_prompt_strength", &self.image_prompt_strength);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("raw", &self.raw);
+                    map.put("finetune_id", &self.finetune_id);
+                    map.put("finetune_strength", &self.finetune_strength);
                     map.end()
                 }
             }
@@ -155,21 +150,28 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FluxProV11UltraFinetunedInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                seed: f1,
-                                sync_mode: f2,
-                                num_images: f3,
-                                output_format: f4,
-                                safety_tolerance: f5,
-                                enhance_prompt: f6,
-                                image_url: f7,
-                                image_prompt_strength: f8,
-                                aspect_ratio: f9,
-                                raw: f10,
-                                finetune_id: __fal::required(f11, "finetune_id")?,
-                                finetune_strength: __fal::required(f12, "finetune_strength")?,
-                            })
+                            match (f0, f11, f12) {
+                                (Some(f0), Some(f11), Some(f12)) => {
+                                    Ok(FluxProV11UltraFinetunedInput {
+                                        prompt: f0,
+                                        seed: f1,
+                                        sync_mode: f2,
+                                        num_images: f3,
+                                        output_format: f4,
+                                        safety_tolerance: f5,
+                                        enhance_prompt: f6,
+                                        image_url: f7,
+                                        image_prompt_strength: f8,
+                                        aspect_ratio: f9,
+                                        raw: f10,
+                                        finetune_id: f11,
+                                        finetune_strength: f12,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("prompt")),
+                                (_, None, _) => Err(__fal::missing("finetune_id")),
+                                (_, _, None) => Err(__fal::missing("finetune_strength")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -451,13 +453,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("timings", &self.timings)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("timings", &self.timings);
+                    map.put("seed", &self.seed);
+                    map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                    map.put("prompt", &self.prompt);
                     map.end()
                 }
             }
@@ -499,13 +500,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FluxProV11UltraFinetunedOutput {
-                                images: __fal::required(f0, "images")?,
-                                timings: __fal::required(f1, "timings")?,
-                                seed: __fal::required(f2, "seed")?,
-                                has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                                prompt: __fal::required(f4, "prompt")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(FluxProV11UltraFinetunedOutput {
+                                        images: f0,
+                                        timings: f1,
+                                        seed: f2,
+                                        has_nsfw_concepts: f3,
+                                        prompt: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("images")),
+                                (_, None, _, _, _) => Err(__fal::missing("timings")),
+                                (_, _, None, _, _) => Err(__fal::missing("seed")),
+                                (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                                (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

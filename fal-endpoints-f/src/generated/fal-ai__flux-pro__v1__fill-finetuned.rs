@@ -60,19 +60,18 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
-                        __fal::optional_entry(&mut map, "enhance_prompt", &self.enhance_prompt)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        map.serialize_entry("mask_url", &self.mask_url)?;
-                        map.serialize_entry("finetune_id", &self.finetune_id)?;
-                        map.serialize_entry("finetune_strength", &self.finetune_strength)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("seed", &self.seed);
+                        map.opt("sync_mode", &self.sync_mode);
+                        map.opt("num_images", &self.num_images);
+                        map.opt("output_format", &self.output_format);
+                        map.opt("safety_tolerance", &self.safety_tolerance);
+                        map.opt("enhance_prompt", &self.enhance_prompt);
+                        map.put("image_url", &self.image_url);
+                        map.put("mask_url", &self.mask_url);
+                        map.put("finetune_id", &self.finetune_id);
+                        map.put("finetune_strength", &self.finetune_strength);
                         map.end()
                     }
                 }
@@ -138,19 +137,28 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(FluxProV1FillFinetunedInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    seed: f1,
-                                    sync_mode: f2,
-                                    num_images: f3,
-                                    output_format: f4,
-                                    safety_tolerance: f5,
-                                    enhance_prompt: f6,
-                                    image_url: __fal::required(f7, "image_url")?,
-                                    mask_url: __fal::required(f8, "mask_url")?,
-                                    finetune_id: __fal::required(f9, "finetune_id")?,
-                                    finetune_strength: __fal::required(f10, "finetune_strength")?,
-                                })
+                                match (f0, f7, f8, f9, f10) {
+                                    (Some(f0), Some(f7), Some(f8), Some(f9), Some(f10)) => {
+                                        Ok(FluxProV1FillFinetunedInput {
+                                            prompt: f0,
+                                            seed: f1,
+                                            sync_mode: f2,
+                                            num_images: f3,
+                                            output_format: f4,
+                                            safety_tolerance: f5,
+                                            enhance_prompt: f6,
+                                            image_url: f7,
+                                            mask_url: f8,
+                                            finetune_id: f9,
+                                            finetune_strength: f10,
+                                        })
+                                    }
+                                    (None, _, _, _, _) => Err(__fal::missing("prompt")),
+                                    (_, None, _, _, _) => Err(__fal::missing("image_url")),
+                                    (_, _, None, _, _) => Err(__fal::missing("mask_url")),
+                                    (_, _, _, None, _) => Err(__fal::missing("finetune_id")),
+                                    (_, _, _, _, None) => Err(__fal::missing("finetune_strength")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -269,13 +277,12 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
-                        map.serialize_entry("timings", &self.timings)?;
-                        map.serialize_entry("seed", &self.seed)?;
-                        map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
+                        map.put("timings", &self.timings);
+                        map.put("seed", &self.seed);
+                        map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                        map.put("prompt", &self.prompt);
                         map.end()
                     }
                 }
@@ -317,13 +324,22 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(FluxProV1FillFinetunedOutput {
-                                    images: __fal::required(f0, "images")?,
-                                    timings: __fal::required(f1, "timings")?,
-                                    seed: __fal::required(f2, "seed")?,
-                                    has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                                    prompt: __fal::required(f4, "prompt")?,
-                                })
+                                match (f0, f1, f2, f3, f4) {
+                                    (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                        Ok(FluxProV1FillFinetunedOutput {
+                                            images: f0,
+                                            timings: f1,
+                                            seed: f2,
+                                            has_nsfw_concepts: f3,
+                                            prompt: f4,
+                                        })
+                                    }
+                                    (None, _, _, _, _) => Err(__fal::missing("images")),
+                                    (_, None, _, _, _) => Err(__fal::missing("timings")),
+                                    (_, _, None, _, _) => Err(__fal::missing("seed")),
+                                    (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                                    (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -71,33 +71,20 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                map.serialize_entry("reference_image_url", &self.reference_image_url)?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __fal::optional_entry(&mut map, "start_step", &self.start_step)?;
-                __fal::optional_entry(&mut map, "true_cfg", &self.true_cfg)?;
-                __fal::optional_entry(&mut map, "id_weight", &self.id_weight)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "max_sequence_length",
-                    &self.max_sequence_length,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.put("reference_image_url", &self.reference_image_url);
+                map.opt("image_size", &self.image_size);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("seed", &self.seed);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("sync_mode", &self.sync_mode);
+                map.opt("start_step", &self.start_step);
+                map.opt("true_cfg", &self.true_cfg);
+                map.opt("id_weight", &self.id_weight);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("max_sequence_length", &self.max_sequence_length);
                 map.end()
             }
         }
@@ -169,21 +156,27 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FluxPulidInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            reference_image_url: __fal::required(f1, "reference_image_url")?,
-                            image_size: f2,
-                            num_inference_steps: f3,
-                            seed: f4,
-                            guidance_scale: f5,
-                            negative_prompt: f6,
-                            sync_mode: f7,
-                            start_step: f8,
-                            true_cfg: f9,
-                            id_weight: f10,
-                            enable_safety_checker: f11,
-                            max_sequence_length: f12,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(FluxPulidInput {
+                                    prompt: f0,
+                                    reference_image_url: f1,
+                                    image_size: f2,
+                                    num_inference_steps: f3,
+                                    seed: f4,
+                                    guidance_scale: f5,
+                                    negative_prompt: f6,
+                                    sync_mode: f7,
+                                    start_step: f8,
+                                    true_cfg: f9,
+                                    id_weight: f10,
+                                    enable_safety_checker: f11,
+                                    max_sequence_length: f12,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("prompt")),
+                            (_, None) => Err(__fal::missing("reference_image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -359,13 +352,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("timings", &self.timings)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("timings", &self.timings);
+                map.put("seed", &self.seed);
+                map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -407,13 +399,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FluxPulidOutput {
-                            images: __fal::required(f0, "images")?,
-                            timings: __fal::required(f1, "timings")?,
-                            seed: __fal::required(f2, "seed")?,
-                            has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                            prompt: __fal::required(f4, "prompt")?,
-                        })
+                        match (f0, f1, f2, f3, f4) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                Ok(FluxPulidOutput {
+                                    images: f0,
+                                    timings: f1,
+                                    seed: f2,
+                                    has_nsfw_concepts: f3,
+                                    prompt: f4,
+                                })
+                            }
+                            (None, _, _, _, _) => Err(__fal::missing("images")),
+                            (_, None, _, _, _) => Err(__fal::missing("timings")),
+                            (_, _, None, _, _) => Err(__fal::missing("seed")),
+                            (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                            (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -438,10 +439,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
                 map.end()
             }
         }

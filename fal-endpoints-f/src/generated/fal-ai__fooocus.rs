@@ -106,46 +106,32 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "styles", &self.styles)?;
-                __fal::optional_entry(&mut map, "performance", &self.performance)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "sharpness", &self.sharpness)?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(&mut map, "loras", &self.loras)?;
-                __fal::optional_entry(&mut map, "refiner_model", &self.refiner_model)?;
-                __fal::optional_entry(&mut map, "refiner_switch", &self.refiner_switch)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "control_image_url", &self.control_image_url)?;
-                __fal::optional_entry(&mut map, "control_type", &self.control_type)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "control_image_weight",
-                    &self.control_image_weight,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "control_image_stop_at",
-                    &self.control_image_stop_at,
-                )?;
-                __fal::optional_entry(&mut map, "inpaint_image_url", &self.inpaint_image_url)?;
-                __fal::optional_entry(&mut map, "mask_image_url", &self.mask_image_url)?;
-                __fal::optional_entry(
-                    &mut map,
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("styles", &self.styles);
+                map.opt("performance", &self.performance);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("sharpness", &self.sharpness);
+                map.opt("aspect_ratio", &self.aspect_ratio);
+                map.opt("num_images", &self.num_images);
+                map.opt("loras", &self.loras);
+                map.opt("refiner_model", &self.refiner_model);
+                map.opt("refiner_switch", &self.refiner_switch);
+                map.opt("output_format", &self.output_format);
+                map.opt("sync_mode", &self.sync_mode);
+                map.opt("seed", &self.seed);
+                map.opt("control_image_url", &self.control_image_url);
+                map.opt("control_type", &self.control_type);
+                map.opt("control_image_weight", &self.control_image_weight);
+                map.opt("control_image_stop_at", &self.control_image_stop_at);
+                map.opt("inpaint_image_url", &self.inpaint_image_url);
+                map.opt("mask_image_url", &self.mask_image_url);
+                map.opt(
                     "mixing_image_prompt_and_inpaint",
                     &self.mixing_image_prompt_and_inpaint,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
+                );
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
                 map.end()
             }
         }
@@ -629,11 +615,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("timings", &self.timings)?;
-                map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("timings", &self.timings);
+                map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
                 map.end()
             }
         }
@@ -669,11 +654,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(FooocusOutput {
-                            images: __fal::required(f0, "images")?,
-                            timings: __fal::required(f1, "timings")?,
-                            has_nsfw_concepts: __fal::required(f2, "has_nsfw_concepts")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(FooocusOutput {
+                                    images: f0,
+                                    timings: f1,
+                                    has_nsfw_concepts: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("images")),
+                            (_, None, _) => Err(__fal::missing("timings")),
+                            (_, _, None) => Err(__fal::missing("has_nsfw_concepts")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -695,10 +687,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("path", &self.path)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("path", &self.path);
+                map.opt("scale", &self.scale);
                 map.end()
             }
         }
@@ -729,10 +720,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LoraWeight {
-                            path: __fal::required(f0, "path")?,
-                            scale: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(LoraWeight { path: f0, scale: f1 }),
+                            (None,) => Err(__fal::missing("path")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -146,72 +146,42 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "styles", &self.styles)?;
-                    __fal::optional_entry(&mut map, "performance", &self.performance)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "sharpness", &self.sharpness)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __fal::optional_entry(&mut map, "loras", &self.loras)?;
-                    __fal::optional_entry(&mut map, "refiner_model", &self.refiner_model)?;
-                    __fal::optional_entry(&mut map, "refiner_switch", &self.refiner_switch)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    map.serialize_entry("inpaint_image_url", &self.inpaint_image_url)?;
-                    __fal::optional_entry(&mut map, "mask_image_url", &self.mask_image_url)?;
-                    __fal::optional_entry(&mut map, "inpaint_mode", &self.inpaint_mode)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "inpaint_additional_prompt",
-                        &self.inpaint_additional_prompt,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "outpaint_selections",
-                        &self.outpaint_selections,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "override_inpaint_options",
-                        &self.override_inpaint_options,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "inpaint_disable_initial_latent",
-                        &self.inpaint_disable_initial_latent,
-                    )?;
-                    __fal::optional_entry(&mut map, "inpaint_engine", &self.inpaint_engine)?;
-                    __fal::optional_entry(&mut map, "inpaint_strength", &self.inpaint_strength)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "inpaint_respective_field",
-                        &self.inpaint_respective_field,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "inpaint_erode_or_dilate",
-                        &self.inpaint_erode_or_dilate,
-                    )?;
-                    __fal::optional_entry(&mut map, "invert_mask", &self.invert_mask)?;
-                    __fal::optional_entry(&mut map, "image_prompt_1", &self.image_prompt_1)?;
-                    __fal::optional_entry(&mut map, "image_prompt_2", &self.image_prompt_2)?;
-                    __fal::optional_entry(&mut map, "image_prompt_3", &self.image_prompt_3)?;
-                    __fal::optional_entry(&mut map, "image_prompt_4", &self.image_prompt_4)?;
-                    __fal::optional_entry(
-                        &mut map,
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("styles", &self.styles);
+                    map.opt("performance", &self.performance);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("sharpness", &self.sharpness);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("num_images", &self.num_images);
+                    map.opt("loras", &self.loras);
+                    map.opt("refiner_model", &self.refiner_model);
+                    map.opt("refiner_switch", &self.refiner_switch);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("seed", &self.seed);
+                    map.put("inpaint_image_url", &self.inpaint_image_url);
+                    map.opt("mask_image_url", &self.mask_image_url);
+                    map.opt("inpaint_mode", &self.inpaint_mode);
+                    map.opt("inpaint_additional_prompt", &self.inpaint_additional_prompt);
+                    map.opt("outpaint_selections", &self.outpaint_selections);
+                    map.opt("override_inpaint_options", &self.override_inpaint_options);
+                    map.opt("inpaint_disable_initial_latent", &self.inpaint_disable_initial_latent);
+                    map.opt("inpaint_engine", &self.inpaint_engine);
+                    map.opt("inpaint_strength", &self.inpaint_strength);
+                    map.opt("inpaint_respective_field", &self.inpaint_respective_field);
+                    map.opt("inpaint_erode_or_dilate", &self.inpaint_erode_or_dilate);
+                    map.opt("invert_mask", &self.invert_mask);
+                    map.opt("image_prompt_1", &self.image_prompt_1);
+                    map.opt("image_prompt_2", &self.image_prompt_2);
+                    map.opt("image_prompt_3", &self.image_prompt_3);
+                    map.opt("image_prompt_4", &self.image_prompt_4);
+                    map.opt(
                         "mixing_image_prompt_and_inpaint",
                         &self.mixing_image_prompt_and_inpaint,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
+                    );
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
                     map.end()
                 }
             }
@@ -340,40 +310,45 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FooocusInpaintInput {
-                                prompt: f0,
-                                negative_prompt: f1,
-                                styles: f2,
-                                performance: f3,
-                                guidance_scale: f4,
-                                sharpness: f5,
-                                aspect_ratio: f6,
-                                num_images: f7,
-                                loras: f8,
-                                refiner_model: f9,
-                                refiner_switch: f10,
-                                output_format: f11,
-                                sync_mode: f12,
-                                seed: f13,
-                                inpaint_image_url: __fal::required(f14, "inpaint_image_url")?,
-                                mask_image_url: f15,
-                                inpaint_mode: f16,
-                                inpaint_additional_prompt: f17,
-                                outpaint_selections: f18,
-                                override_inpaint_options: f19,
-                                inpaint_disable_initial_latent: f20,
-                                inpaint_engine: f21,
-                                inpaint_strength: f22,
-                                inpaint_respective_field: f23,
-                                inpaint_erode_or_dilate: f24,
-                                invert_mask: f25,
-                                image_prompt_1: f26,
-                                image_prompt_2: f27,
-                                image_prompt_3: f28,
-                                image_prompt_4: f29,
-                                mixing_image_prompt_and_inpaint: f30,
-                                enable_safety_checker: f31,
-                            })
+                            match (f14,) {
+                                (Some(f14),) => {
+                                    Ok(FooocusInpaintInput {
+                                        prompt: f0,
+                                        negative_prompt: f1,
+                                        styles: f2,
+                                        performance: f3,
+                                        guidance_scale: f4,
+                                        sharpness: f5,
+                                        aspect_ratio: f6,
+                                        num_images: f7,
+                                        loras: f8,
+                                        refiner_model: f9,
+                                        refiner_switch: f10,
+                                        output_format: f11,
+                                        sync_mode: f12,
+                                        seed: f13,
+                                        inpaint_image_url: f14,
+                                        mask_image_url: f15,
+                                        inpaint_mode: f16,
+                                        inpaint_additional_prompt: f17,
+                                        outpaint_selections: f18,
+                                        override_inpaint_options: f19,
+                                        inpaint_disable_initial_latent: f20,
+                                        inpaint_engine: f21,
+                                        inpaint_strength: f22,
+                                        inpaint_respective_field: f23,
+                                        inpaint_erode_or_dilate: f24,
+                                        invert_mask: f25,
+                                        image_prompt_1: f26,
+                                        image_prompt_2: f27,
+                                        image_prompt_3: f28,
+                                        image_prompt_4: f29,
+                                        mixing_image_prompt_and_inpaint: f30,
+                                        enable_safety_checker: f31,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("inpaint_image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -738,11 +713,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("timings", &self.timings)?;
-                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("timings", &self.timings);
+                    map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
                     map.end()
                 }
             }
@@ -778,11 +752,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FooocusInpaintOutput {
-                                images: __fal::required(f0, "images")?,
-                                timings: __fal::required(f1, "timings")?,
-                                has_nsfw_concepts: __fal::required(f2, "has_nsfw_concepts")?,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(FooocusInpaintOutput {
+                                        images: f0,
+                                        timings: f1,
+                                        has_nsfw_concepts: f2,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("images")),
+                                (_, None, _) => Err(__fal::missing("timings")),
+                                (_, _, None) => Err(__fal::missing("has_nsfw_concepts")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -813,12 +794,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "type", &self.r#type)?;
-                    __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "stop_at", &self.stop_at)?;
-                    __fal::optional_entry(&mut map, "weight", &self.weight)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("type", &self.r#type);
+                    map.opt("image_url", &self.image_url);
+                    map.opt("stop_at", &self.stop_at);
+                    map.opt("weight", &self.weight);
                     map.end()
                 }
             }
@@ -1128,10 +1108,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("path", &self.path)?;
-                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("path", &self.path);
+                    map.opt("scale", &self.scale);
                     map.end()
                 }
             }
@@ -1162,10 +1141,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LoraWeight {
-                                path: __fal::required(f0, "path")?,
-                                scale: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(LoraWeight { path: f0, scale: f1 }),
+                                (None,) => Err(__fal::missing("path")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -60,22 +60,17 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.put("image_url", &self.image_url);
+                    map.opt("seed", &self.seed);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("cfg_scale", &self.cfg_scale);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
                     map.end()
                 }
             }
@@ -138,18 +133,24 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FramepackF1Input {
-                                prompt: __fal::required(f0, "prompt")?,
-                                negative_prompt: f1,
-                                image_url: __fal::required(f2, "image_url")?,
-                                seed: f3,
-                                aspect_ratio: f4,
-                                resolution: f5,
-                                cfg_scale: f6,
-                                guidance_scale: f7,
-                                num_frames: f8,
-                                enable_safety_checker: f9,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(FramepackF1Input {
+                                        prompt: f0,
+                                        negative_prompt: f1,
+                                        image_url: f2,
+                                        seed: f3,
+                                        aspect_ratio: f4,
+                                        resolution: f5,
+                                        cfg_scale: f6,
+                                        guidance_scale: f7,
+                                        num_frames: f8,
+                                        enable_safety_checker: f9,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -361,10 +362,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -395,10 +395,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(FramepackF1Output {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(FramepackF1Output {
+                                        video: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

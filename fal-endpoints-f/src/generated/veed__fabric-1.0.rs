@@ -27,11 +27,10 @@ pub mod veed {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("audio_url", &self.audio_url)?;
-                map.serialize_entry("resolution", &self.resolution)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("audio_url", &self.audio_url);
+                map.put("resolution", &self.resolution);
                 map.end()
             }
         }
@@ -67,11 +66,18 @@ pub mod veed {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Fabric10Input {
-                            image_url: __fal::required(f0, "image_url")?,
-                            audio_url: __fal::required(f1, "audio_url")?,
-                            resolution: __fal::required(f2, "resolution")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(Fabric10Input {
+                                    image_url: f0,
+                                    audio_url: f1,
+                                    resolution: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("image_url")),
+                            (_, None, _) => Err(__fal::missing("audio_url")),
+                            (_, _, None) => Err(__fal::missing("resolution")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -140,9 +146,8 @@ pub mod veed {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -170,9 +175,10 @@ pub mod veed {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Fabric10Output {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(Fabric10Output { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -31,12 +31,11 @@ pub mod veed {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("text", &self.text)?;
-                    __fal::optional_entry(&mut map, "voice_description", &self.voice_description)?;
-                    map.serialize_entry("resolution", &self.resolution)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("text", &self.text);
+                    map.opt("voice_description", &self.voice_description);
+                    map.put("resolution", &self.resolution);
                     map.end()
                 }
             }
@@ -76,12 +75,19 @@ pub mod veed {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Fabric10TextInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                text: __fal::required(f1, "text")?,
-                                voice_description: f2,
-                                resolution: __fal::required(f3, "resolution")?,
-                            })
+                            match (f0, f1, f3) {
+                                (Some(f0), Some(f1), Some(f3)) => {
+                                    Ok(Fabric10TextInput {
+                                        image_url: f0,
+                                        text: f1,
+                                        voice_description: f2,
+                                        resolution: f3,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("image_url")),
+                                (_, None, _) => Err(__fal::missing("text")),
+                                (_, _, None) => Err(__fal::missing("resolution")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -159,9 +165,8 @@ pub mod veed {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -189,9 +194,10 @@ pub mod veed {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Fabric10TextOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(Fabric10TextOutput { video: f0 }),
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

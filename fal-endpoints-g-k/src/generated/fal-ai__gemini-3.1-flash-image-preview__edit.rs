@@ -68,21 +68,20 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    map.serialize_entry("image_urls", &self.image_urls)?;
-                    __fal::optional_entry(&mut map, "system_prompt", &self.system_prompt)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "limit_generations", &self.limit_generations)?;
-                    __fal::optional_entry(&mut map, "enable_web_search", &self.enable_web_search)?;
-                    __fal::optional_entry(&mut map, "thinking_level", &self.thinking_level)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("num_images", &self.num_images);
+                    map.opt("seed", &self.seed);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("safety_tolerance", &self.safety_tolerance);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.put("image_urls", &self.image_urls);
+                    map.opt("system_prompt", &self.system_prompt);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("limit_generations", &self.limit_generations);
+                    map.opt("enable_web_search", &self.enable_web_search);
+                    map.opt("thinking_level", &self.thinking_level);
                     map.end()
                 }
             }
@@ -154,21 +153,27 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Gemini31FlashImagePreviewEditInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                num_images: f1,
-                                seed: f2,
-                                aspect_ratio: f3,
-                                output_format: f4,
-                                safety_tolerance: f5,
-                                sync_mode: f6,
-                                image_urls: __fal::required(f7, "image_urls")?,
-                                system_prompt: f8,
-                                resolution: f9,
-                                limit_generations: f10,
-                                enable_web_search: f11,
-                                thinking_level: f12,
-                            })
+                            match (f0, f7) {
+                                (Some(f0), Some(f7)) => {
+                                    Ok(Gemini31FlashImagePreviewEditInput {
+                                        prompt: f0,
+                                        num_images: f1,
+                                        seed: f2,
+                                        aspect_ratio: f3,
+                                        output_format: f4,
+                                        safety_tolerance: f5,
+                                        sync_mode: f6,
+                                        image_urls: f7,
+                                        system_prompt: f8,
+                                        resolution: f9,
+                                        limit_generations: f10,
+                                        enable_web_search: f11,
+                                        thinking_level: f12,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("image_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -471,10 +476,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("description", &self.description)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("description", &self.description);
                     map.end()
                 }
             }
@@ -506,10 +510,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Gemini31FlashImagePreviewEditOutput {
-                                images: __fal::required(f0, "images")?,
-                                description: __fal::required(f1, "description")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Gemini31FlashImagePreviewEditOutput {
+                                        images: f0,
+                                        description: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("images")),
+                                (_, None) => Err(__fal::missing("description")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

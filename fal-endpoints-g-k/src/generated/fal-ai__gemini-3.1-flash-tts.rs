@@ -45,15 +45,14 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "style_instructions", &self.style_instructions)?;
-                __fal::optional_entry(&mut map, "voice", &self.voice)?;
-                __fal::optional_entry(&mut map, "language_code", &self.language_code)?;
-                __fal::optional_entry(&mut map, "speakers", &self.speakers)?;
-                __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("style_instructions", &self.style_instructions);
+                map.opt("voice", &self.voice);
+                map.opt("language_code", &self.language_code);
+                map.opt("speakers", &self.speakers);
+                map.opt("temperature", &self.temperature);
+                map.opt("output_format", &self.output_format);
                 map.end()
             }
         }
@@ -107,15 +106,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Gemini31FlashTtsInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            style_instructions: f1,
-                            voice: f2,
-                            language_code: f3,
-                            speakers: f4,
-                            temperature: f5,
-                            output_format: f6,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(Gemini31FlashTtsInput {
+                                    prompt: f0,
+                                    style_instructions: f1,
+                                    voice: f2,
+                                    language_code: f3,
+                                    speakers: f4,
+                                    temperature: f5,
+                                    output_format: f6,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -239,9 +243,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio", &self.audio)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio", &self.audio);
                 map.end()
             }
         }
@@ -269,9 +272,14 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Gemini31FlashTtsOutput {
-                            audio: __fal::required(f0, "audio")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(Gemini31FlashTtsOutput {
+                                    audio: f0,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("audio")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -889,10 +897,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("voice", &self.voice)?;
-                map.serialize_entry("speaker_id", &self.speaker_id)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("voice", &self.voice);
+                map.put("speaker_id", &self.speaker_id);
                 map.end()
             }
         }
@@ -924,10 +931,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(SpeakerConfig {
-                            voice: __fal::required(f0, "voice")?,
-                            speaker_id: __fal::required(f1, "speaker_id")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(SpeakerConfig {
+                                    voice: f0,
+                                    speaker_id: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("voice")),
+                            (_, None) => Err(__fal::missing("speaker_id")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -36,14 +36,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(&mut map, "safety_settings", &self.safety_settings)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("aspect_ratio", &self.aspect_ratio);
+                map.opt("num_images", &self.num_images);
+                map.opt("output_format", &self.output_format);
+                map.opt("safety_settings", &self.safety_settings);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -94,14 +93,19 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(GeminiFlash25Input {
-                            prompt: __fal::required(f0, "prompt")?,
-                            aspect_ratio: f1,
-                            num_images: f2,
-                            output_format: f3,
-                            safety_settings: f4,
-                            seed: f5,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(GeminiFlash25Input {
+                                    prompt: f0,
+                                    aspect_ratio: f1,
+                                    num_images: f2,
+                                    output_format: f3,
+                                    safety_settings: f4,
+                                    seed: f5,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -365,10 +369,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
                 map.end()
             }
         }
@@ -458,9 +461,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
                 map.end()
             }
         }
@@ -488,9 +490,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(GeminiFlash25Output {
-                            images: __fal::required(f0, "images")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(GeminiFlash25Output { images: f0 }),
+                            (None,) => Err(__fal::missing("images")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -595,10 +598,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "category", &self.category)?;
-                __fal::optional_entry(&mut map, "threshold", &self.threshold)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("category", &self.category);
+                map.opt("threshold", &self.threshold);
                 map.end()
             }
         }

@@ -21,10 +21,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -56,10 +55,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(GeminiFlashEditInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(GeminiFlashEditInput {
+                                    image_url: f0,
+                                    prompt: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -116,10 +121,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
-                map.serialize_entry("description", &self.description)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
+                map.put("description", &self.description);
                 map.end()
             }
         }
@@ -151,10 +155,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(GeminiFlashEditOutput {
-                            image: __fal::required(f0, "image")?,
-                            description: __fal::required(f1, "description")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(GeminiFlashEditOutput {
+                                    image: f0,
+                                    description: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image")),
+                            (_, None) => Err(__fal::missing("description")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -49,16 +49,15 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "style_instructions", &self.style_instructions)?;
-                __fal::optional_entry(&mut map, "voice", &self.voice)?;
-                __fal::optional_entry(&mut map, "model", &self.model)?;
-                __fal::optional_entry(&mut map, "language_code", &self.language_code)?;
-                __fal::optional_entry(&mut map, "speakers", &self.speakers)?;
-                __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("style_instructions", &self.style_instructions);
+                map.opt("voice", &self.voice);
+                map.opt("model", &self.model);
+                map.opt("language_code", &self.language_code);
+                map.opt("speakers", &self.speakers);
+                map.opt("temperature", &self.temperature);
+                map.opt("output_format", &self.output_format);
                 map.end()
             }
         }
@@ -115,16 +114,21 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(GeminiTtsInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            style_instructions: f1,
-                            voice: f2,
-                            model: f3,
-                            language_code: f4,
-                            speakers: f5,
-                            temperature: f6,
-                            output_format: f7,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(GeminiTtsInput {
+                                    prompt: f0,
+                                    style_instructions: f1,
+                                    voice: f2,
+                                    model: f3,
+                                    language_code: f4,
+                                    speakers: f5,
+                                    temperature: f6,
+                                    output_format: f7,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -255,9 +259,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio", &self.audio)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio", &self.audio);
                 map.end()
             }
         }
@@ -285,9 +288,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(GeminiTtsOutput {
-                            audio: __fal::required(f0, "audio")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(GeminiTtsOutput { audio: f0 }),
+                            (None,) => Err(__fal::missing("audio")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -984,10 +988,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("voice", &self.voice)?;
-                map.serialize_entry("speaker_id", &self.speaker_id)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("voice", &self.voice);
+                map.put("speaker_id", &self.speaker_id);
                 map.end()
             }
         }
@@ -1019,10 +1022,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(SpeakerConfig {
-                            voice: __fal::required(f0, "voice")?,
-                            speaker_id: __fal::required(f1, "speaker_id")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(SpeakerConfig {
+                                    voice: f0,
+                                    speaker_id: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("voice")),
+                            (_, None) => Err(__fal::missing("speaker_id")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

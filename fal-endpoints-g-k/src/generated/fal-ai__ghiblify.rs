@@ -27,15 +27,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("seed", &self.seed);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
                 map.end()
             }
         }
@@ -71,11 +66,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(GhiblifyInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            seed: f1,
-                            enable_safety_checker: f2,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(GhiblifyInput {
+                                    image_url: f0,
+                                    seed: f1,
+                                    enable_safety_checker: f2,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -131,9 +131,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
                 map.end()
             }
         }
@@ -161,9 +160,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(GhiblifyOutput {
-                            image: __fal::required(f0, "image")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(GhiblifyOutput { image: f0 }),
+                            (None,) => Err(__fal::missing("image")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

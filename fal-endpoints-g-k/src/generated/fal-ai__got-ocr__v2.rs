@@ -29,11 +29,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "input_image_urls", &self.input_image_urls)?;
-                    __fal::optional_entry(&mut map, "do_format", &self.do_format)?;
-                    __fal::optional_entry(&mut map, "multi_page", &self.multi_page)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("input_image_urls", &self.input_image_urls);
+                    map.opt("do_format", &self.do_format);
+                    map.opt("multi_page", &self.multi_page);
                     map.end()
                 }
             }
@@ -136,9 +135,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("outputs", &self.outputs)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("outputs", &self.outputs);
                     map.end()
                 }
             }
@@ -166,9 +164,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(GotOcrV2Output {
-                                outputs: __fal::required(f0, "outputs")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(GotOcrV2Output { outputs: f0 }),
+                                (None,) => Err(__fal::missing("outputs")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -46,15 +46,14 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(&mut map, "background", &self.background)?;
-                __fal::optional_entry(&mut map, "quality", &self.quality)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("image_size", &self.image_size);
+                map.opt("background", &self.background);
+                map.opt("quality", &self.quality);
+                map.opt("num_images", &self.num_images);
+                map.opt("output_format", &self.output_format);
+                map.opt("sync_mode", &self.sync_mode);
                 map.end()
             }
         }
@@ -108,15 +107,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(GptImage1MiniInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            image_size: f1,
-                            background: f2,
-                            quality: f3,
-                            num_images: f4,
-                            output_format: f5,
-                            sync_mode: f6,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(GptImage1MiniInput {
+                                    prompt: f0,
+                                    image_size: f1,
+                                    background: f2,
+                                    quality: f3,
+                                    num_images: f4,
+                                    output_format: f5,
+                                    sync_mode: f6,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -297,9 +301,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
                 map.end()
             }
         }
@@ -327,9 +330,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(GptImage1MiniOutput {
-                            images: __fal::required(f0, "images")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(GptImage1MiniOutput { images: f0 }),
+                            (None,) => Err(__fal::missing("images")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -33,13 +33,12 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("character", &self.character)?;
-                        map.serialize_entry("voice", &self.voice)?;
-                        __fal::optional_entry(&mut map, "audio_url", &self.audio_url)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("character", &self.character);
+                        map.put("voice", &self.voice);
+                        map.opt("audio_url", &self.audio_url);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
                         map.end()
                     }
                 }
@@ -87,13 +86,19 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(HeygenAvatar4DigitalTwinInput {
-                                    character: __fal::required(f0, "character")?,
-                                    voice: __fal::required(f1, "voice")?,
-                                    audio_url: f2,
-                                    resolution: f3,
-                                    aspect_ratio: f4,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(HeygenAvatar4DigitalTwinInput {
+                                            character: f0,
+                                            voice: f1,
+                                            audio_url: f2,
+                                            resolution: f3,
+                                            aspect_ratio: f4,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("character")),
+                                    (_, None) => Err(__fal::missing("voice")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -6870,10 +6875,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("avatar", &self.avatar)?;
-                        __fal::optional_entry(&mut map, "avatar_style", &self.avatar_style)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("avatar", &self.avatar);
+                        map.opt("avatar_style", &self.avatar_style);
                         map.end()
                     }
                 }
@@ -6905,10 +6909,15 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Character {
-                                    avatar: __fal::required(f0, "avatar")?,
-                                    avatar_style: f1,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(Character {
+                                            avatar: f0,
+                                            avatar_style: f1,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("avatar")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -6947,9 +6956,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -6977,9 +6985,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(HeygenAvatar4DigitalTwinOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(HeygenAvatar4DigitalTwinOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -7105,12 +7118,11 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "voice", &self.voice)?;
-                        __fal::optional_entry(&mut map, "voice_id", &self.voice_id)?;
-                        __fal::optional_entry(&mut map, "speed", &self.speed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("prompt", &self.prompt);
+                        map.opt("voice", &self.voice);
+                        map.opt("voice_id", &self.voice_id);
+                        map.opt("speed", &self.speed);
                         map.end()
                     }
                 }

@@ -53,18 +53,17 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "voice", &self.voice)?;
-                        __fal::optional_entry(&mut map, "audio_url", &self.audio_url)?;
-                        __fal::optional_entry(&mut map, "talking_style", &self.talking_style)?;
-                        __fal::optional_entry(&mut map, "expression", &self.expression)?;
-                        __fal::optional_entry(&mut map, "background", &self.background)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "caption", &self.caption)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_url", &self.image_url);
+                        map.opt("prompt", &self.prompt);
+                        map.opt("voice", &self.voice);
+                        map.opt("audio_url", &self.audio_url);
+                        map.opt("talking_style", &self.talking_style);
+                        map.opt("expression", &self.expression);
+                        map.opt("background", &self.background);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("caption", &self.caption);
                         map.end()
                     }
                 }
@@ -127,18 +126,23 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(HeygenAvatar4ImageToVideoInput {
-                                    image_url: __fal::required(f0, "image_url")?,
-                                    prompt: f1,
-                                    voice: f2,
-                                    audio_url: f3,
-                                    talking_style: f4,
-                                    expression: f5,
-                                    background: f6,
-                                    resolution: f7,
-                                    aspect_ratio: f8,
-                                    caption: f9,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(HeygenAvatar4ImageToVideoInput {
+                                            image_url: f0,
+                                            prompt: f1,
+                                            voice: f2,
+                                            audio_url: f3,
+                                            talking_style: f4,
+                                            expression: f5,
+                                            background: f6,
+                                            resolution: f7,
+                                            aspect_ratio: f8,
+                                            caption: f9,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -342,10 +346,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "type", &self.r#type)?;
-                        __fal::optional_entry(&mut map, "value", &self.value)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("type", &self.r#type);
+                        map.opt("value", &self.value);
                         map.end()
                     }
                 }
@@ -419,9 +422,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -449,9 +451,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(HeygenAvatar4ImageToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(HeygenAvatar4ImageToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

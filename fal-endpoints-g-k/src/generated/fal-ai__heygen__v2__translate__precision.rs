@@ -39,21 +39,12 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video_url", &self.video_url)?;
-                            map.serialize_entry("output_language", &self.output_language)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "translate_audio_only",
-                                &self.translate_audio_only,
-                            )?;
-                            __fal::optional_entry(&mut map, "speaker_num", &self.speaker_num)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_dynamic_duration",
-                                &self.enable_dynamic_duration,
-                            )?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video_url", &self.video_url);
+                            map.put("output_language", &self.output_language);
+                            map.opt("translate_audio_only", &self.translate_audio_only);
+                            map.opt("speaker_num", &self.speaker_num);
+                            map.opt("enable_dynamic_duration", &self.enable_dynamic_duration);
                             map.end()
                         }
                     }
@@ -101,13 +92,19 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(HeygenV2TranslatePrecisionInput {
-                                        video_url: __fal::required(f0, "video_url")?,
-                                        output_language: __fal::required(f1, "output_language")?,
-                                        translate_audio_only: f2,
-                                        speaker_num: f3,
-                                        enable_dynamic_duration: f4,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(HeygenV2TranslatePrecisionInput {
+                                                video_url: f0,
+                                                output_language: f1,
+                                                translate_audio_only: f2,
+                                                speaker_num: f3,
+                                                enable_dynamic_duration: f4,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("video_url")),
+                                        (_, None) => Err(__fal::missing("output_language")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -180,9 +177,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -210,9 +206,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(HeygenV2TranslatePrecisionOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(HeygenV2TranslatePrecisionOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -25,10 +25,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "config", &self.config)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("config", &self.config);
                         map.end()
                     }
                 }
@@ -60,10 +59,15 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(HeygenV2VideoAgentInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    config: f1,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(HeygenV2VideoAgentInput {
+                                            prompt: f0,
+                                            config: f1,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -6645,9 +6649,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -6675,9 +6678,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(HeygenV2VideoAgentOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(HeygenV2VideoAgentOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -6787,11 +6795,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "orientation", &self.orientation)?;
-                        __fal::optional_entry(&mut map, "avatar", &self.avatar)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("orientation", &self.orientation);
+                        map.opt("avatar", &self.avatar);
+                        map.opt("duration", &self.duration);
                         map.end()
                     }
                 }

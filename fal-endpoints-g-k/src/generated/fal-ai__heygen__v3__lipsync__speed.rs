@@ -51,29 +51,16 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video_url", &self.video_url)?;
-                            map.serialize_entry("audio_url", &self.audio_url)?;
-                            __fal::optional_entry(&mut map, "title", &self.title)?;
-                            __fal::optional_entry(&mut map, "enable_caption", &self.enable_caption)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_dynamic_duration",
-                                &self.enable_dynamic_duration,
-                            )?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "disable_music_track",
-                                &self.disable_music_track,
-                            )?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_speech_enhancement",
-                                &self.enable_speech_enhancement,
-                            )?;
-                            __fal::optional_entry(&mut map, "start_time", &self.start_time)?;
-                            __fal::optional_entry(&mut map, "end_time", &self.end_time)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video_url", &self.video_url);
+                            map.put("audio_url", &self.audio_url);
+                            map.opt("title", &self.title);
+                            map.opt("enable_caption", &self.enable_caption);
+                            map.opt("enable_dynamic_duration", &self.enable_dynamic_duration);
+                            map.opt("disable_music_track", &self.disable_music_track);
+                            map.opt("enable_speech_enhancement", &self.enable_speech_enhancement);
+                            map.opt("start_time", &self.start_time);
+                            map.opt("end_time", &self.end_time);
                             map.end()
                         }
                     }
@@ -133,17 +120,23 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(HeygenV3LipsyncSpeedInput {
-                                        video_url: __fal::required(f0, "video_url")?,
-                                        audio_url: __fal::required(f1, "audio_url")?,
-                                        title: f2,
-                                        enable_caption: f3,
-                                        enable_dynamic_duration: f4,
-                                        disable_music_track: f5,
-                                        enable_speech_enhancement: f6,
-                                        start_time: f7,
-                                        end_time: f8,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(HeygenV3LipsyncSpeedInput {
+                                                video_url: f0,
+                                                audio_url: f1,
+                                                title: f2,
+                                                enable_caption: f3,
+                                                enable_dynamic_duration: f4,
+                                                disable_music_track: f5,
+                                                enable_speech_enhancement: f6,
+                                                start_time: f7,
+                                                end_time: f8,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("video_url")),
+                                        (_, None) => Err(__fal::missing("audio_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -260,10 +253,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
-                            __fal::optional_entry(&mut map, "caption_file", &self.caption_file)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
+                            map.opt("caption_file", &self.caption_file);
                             map.end()
                         }
                     }
@@ -295,10 +287,15 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(HeygenV3LipsyncSpeedOutput {
-                                        video: __fal::required(f0, "video")?,
-                                        caption_file: f1,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(HeygenV3LipsyncSpeedOutput {
+                                                video: f0,
+                                                caption_file: f1,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

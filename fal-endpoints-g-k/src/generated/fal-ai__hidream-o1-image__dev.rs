@@ -64,35 +64,18 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "reference_image_urls",
-                        &self.reference_image_urls,
-                    )?;
-                    __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "keep_original_aspect",
-                        &self.keep_original_aspect,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("reference_image_urls", &self.reference_image_urls);
+                    map.opt("image_size", &self.image_size);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("seed", &self.seed);
+                    map.opt("num_images", &self.num_images);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("keep_original_aspect", &self.keep_original_aspect);
                     map.end()
                 }
             }
@@ -158,19 +141,24 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(HidreamO1ImageDevInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                reference_image_urls: f1,
-                                image_size: f2,
-                                num_inference_steps: f3,
-                                guidance_scale: f4,
-                                seed: f5,
-                                num_images: f6,
-                                output_format: f7,
-                                sync_mode: f8,
-                                enable_safety_checker: f9,
-                                keep_original_aspect: f10,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(HidreamO1ImageDevInput {
+                                        prompt: f0,
+                                        reference_image_urls: f1,
+                                        image_size: f2,
+                                        num_inference_steps: f3,
+                                        guidance_scale: f4,
+                                        seed: f5,
+                                        num_images: f6,
+                                        output_format: f7,
+                                        sync_mode: f8,
+                                        enable_safety_checker: f9,
+                                        keep_original_aspect: f10,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -331,13 +319,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("timings", &self.timings)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("seed", &self.seed);
+                    map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                    map.put("prompt", &self.prompt);
+                    map.put("timings", &self.timings);
                     map.end()
                 }
             }
@@ -379,13 +366,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(HidreamO1ImageDevOutput {
-                                images: __fal::required(f0, "images")?,
-                                seed: __fal::required(f1, "seed")?,
-                                has_nsfw_concepts: __fal::required(f2, "has_nsfw_concepts")?,
-                                prompt: __fal::required(f3, "prompt")?,
-                                timings: __fal::required(f4, "timings")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(HidreamO1ImageDevOutput {
+                                        images: f0,
+                                        seed: f1,
+                                        has_nsfw_concepts: f2,
+                                        prompt: f3,
+                                        timings: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("images")),
+                                (_, None, _, _, _) => Err(__fal::missing("seed")),
+                                (_, _, None, _, _) => Err(__fal::missing("has_nsfw_concepts")),
+                                (_, _, _, None, _) => Err(__fal::missing("prompt")),
+                                (_, _, _, _, None) => Err(__fal::missing("timings")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -410,10 +406,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
                     map.end()
                 }
             }

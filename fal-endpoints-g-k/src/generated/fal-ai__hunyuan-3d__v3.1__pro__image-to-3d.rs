@@ -52,27 +52,18 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("input_image_url", &self.input_image_url)?;
-                            __fal::optional_entry(&mut map, "back_image_url", &self.back_image_url)?;
-                            __fal::optional_entry(&mut map, "left_image_url", &self.left_image_url)?;
-                            __fal::optional_entry(&mut map, "right_image_url", &self.right_image_url)?;
-                            __fal::optional_entry(&mut map, "top_image_url", &self.top_image_url)?;
-                            __fal::optional_entry(&mut map, "bottom_image_url", &self.bottom_image_url)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "left_front_image_url",
-                                &self.left_front_image_url,
-                            )?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "right_front_image_url",
-                                &self.right_front_image_url,
-                            )?;
-                            __fal::optional_entry(&mut map, "generate_type", &self.generate_type)?;
-                            __fal::optional_entry(&mut map, "enable_pbr", &self.enable_pbr)?;
-                            __fal::optional_entry(&mut map, "face_count", &self.face_count)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("input_image_url", &self.input_image_url);
+                            map.opt("back_image_url", &self.back_image_url);
+                            map.opt("left_image_url", &self.left_image_url);
+                            map.opt("right_image_url", &self.right_image_url);
+                            map.opt("top_image_url", &self.top_image_url);
+                            map.opt("bottom_image_url", &self.bottom_image_url);
+                            map.opt("left_front_image_url", &self.left_front_image_url);
+                            map.opt("right_front_image_url", &self.right_front_image_url);
+                            map.opt("generate_type", &self.generate_type);
+                            map.opt("enable_pbr", &self.enable_pbr);
+                            map.opt("face_count", &self.face_count);
                             map.end()
                         }
                     }
@@ -138,19 +129,24 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(Hunyuan3dV31ProImageTo3dInput {
-                                        input_image_url: __fal::required(f0, "input_image_url")?,
-                                        back_image_url: f1,
-                                        left_image_url: f2,
-                                        right_image_url: f3,
-                                        top_image_url: f4,
-                                        bottom_image_url: f5,
-                                        left_front_image_url: f6,
-                                        right_front_image_url: f7,
-                                        generate_type: f8,
-                                        enable_pbr: f9,
-                                        face_count: f10,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(Hunyuan3dV31ProImageTo3dInput {
+                                                input_image_url: f0,
+                                                back_image_url: f1,
+                                                left_image_url: f2,
+                                                right_image_url: f3,
+                                                top_image_url: f4,
+                                                bottom_image_url: f5,
+                                                left_front_image_url: f6,
+                                                right_front_image_url: f7,
+                                                generate_type: f8,
+                                                enable_pbr: f9,
+                                                face_count: f10,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("input_image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -375,12 +371,11 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("model_glb", &self.model_glb)?;
-                            __fal::optional_entry(&mut map, "thumbnail", &self.thumbnail)?;
-                            map.serialize_entry("model_urls", &self.model_urls)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("model_glb", &self.model_glb);
+                            map.opt("thumbnail", &self.thumbnail);
+                            map.put("model_urls", &self.model_urls);
+                            map.opt("seed", &self.seed);
                             map.end()
                         }
                     }
@@ -418,12 +413,18 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(Hunyuan3dV31ProImageTo3dOutput {
-                                        model_glb: __fal::required(f0, "model_glb")?,
-                                        thumbnail: f1,
-                                        model_urls: __fal::required(f2, "model_urls")?,
-                                        seed: f3,
-                                    })
+                                    match (f0, f2) {
+                                        (Some(f0), Some(f2)) => {
+                                            Ok(Hunyuan3dV31ProImageTo3dOutput {
+                                                model_glb: f0,
+                                                thumbnail: f1,
+                                                model_urls: f2,
+                                                seed: f3,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("model_glb")),
+                                        (_, None) => Err(__fal::missing("model_urls")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -450,14 +451,13 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "glb", &self.glb)?;
-                            __fal::optional_entry(&mut map, "fbx", &self.fbx)?;
-                            __fal::optional_entry(&mut map, "obj", &self.obj)?;
-                            __fal::optional_entry(&mut map, "mtl", &self.mtl)?;
-                            __fal::optional_entry(&mut map, "texture", &self.texture)?;
-                            __fal::optional_entry(&mut map, "usdz", &self.usdz)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("glb", &self.glb);
+                            map.opt("fbx", &self.fbx);
+                            map.opt("obj", &self.obj);
+                            map.opt("mtl", &self.mtl);
+                            map.opt("texture", &self.texture);
+                            map.opt("usdz", &self.usdz);
                             map.end()
                         }
                     }

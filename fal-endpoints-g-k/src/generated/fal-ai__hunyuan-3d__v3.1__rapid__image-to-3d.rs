@@ -33,11 +33,10 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("input_image_url", &self.input_image_url)?;
-                            __fal::optional_entry(&mut map, "enable_pbr", &self.enable_pbr)?;
-                            __fal::optional_entry(&mut map, "enable_geometry", &self.enable_geometry)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("input_image_url", &self.input_image_url);
+                            map.opt("enable_pbr", &self.enable_pbr);
+                            map.opt("enable_geometry", &self.enable_geometry);
                             map.end()
                         }
                     }
@@ -73,11 +72,16 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(Hunyuan3dV31RapidImageTo3dInput {
-                                        input_image_url: __fal::required(f0, "input_image_url")?,
-                                        enable_pbr: f1,
-                                        enable_geometry: f2,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(Hunyuan3dV31RapidImageTo3dInput {
+                                                input_image_url: f0,
+                                                enable_pbr: f1,
+                                                enable_geometry: f2,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("input_image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -144,13 +148,12 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "model_glb", &self.model_glb)?;
-                            __fal::optional_entry(&mut map, "material_mtl", &self.material_mtl)?;
-                            __fal::optional_entry(&mut map, "texture", &self.texture)?;
-                            __fal::optional_entry(&mut map, "thumbnail", &self.thumbnail)?;
-                            map.serialize_entry("model_urls", &self.model_urls)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("model_glb", &self.model_glb);
+                            map.opt("material_mtl", &self.material_mtl);
+                            map.opt("texture", &self.texture);
+                            map.opt("thumbnail", &self.thumbnail);
+                            map.put("model_urls", &self.model_urls);
                             map.end()
                         }
                     }
@@ -198,13 +201,18 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(Hunyuan3dV31RapidImageTo3dOutput {
-                                        model_glb: f0,
-                                        material_mtl: f1,
-                                        texture: f2,
-                                        thumbnail: f3,
-                                        model_urls: __fal::required(f4, "model_urls")?,
-                                    })
+                                    match (f4,) {
+                                        (Some(f4),) => {
+                                            Ok(Hunyuan3dV31RapidImageTo3dOutput {
+                                                model_glb: f0,
+                                                material_mtl: f1,
+                                                texture: f2,
+                                                thumbnail: f3,
+                                                model_urls: f4,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("model_urls")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -231,14 +239,13 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "glb", &self.glb)?;
-                            __fal::optional_entry(&mut map, "fbx", &self.fbx)?;
-                            __fal::optional_entry(&mut map, "obj", &self.obj)?;
-                            __fal::optional_entry(&mut map, "mtl", &self.mtl)?;
-                            __fal::optional_entry(&mut map, "texture", &self.texture)?;
-                            __fal::optional_entry(&mut map, "usdz", &self.usdz)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("glb", &self.glb);
+                            map.opt("fbx", &self.fbx);
+                            map.opt("obj", &self.obj);
+                            map.opt("mtl", &self.mtl);
+                            map.opt("texture", &self.texture);
+                            map.opt("usdz", &self.usdz);
                             map.end()
                         }
                     }

@@ -34,11 +34,10 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "enable_pbr", &self.enable_pbr)?;
-                            __fal::optional_entry(&mut map, "enable_geometry", &self.enable_geometry)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("enable_pbr", &self.enable_pbr);
+                            map.opt("enable_geometry", &self.enable_geometry);
                             map.end()
                         }
                     }
@@ -74,11 +73,16 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(Hunyuan3dV31RapidTextTo3dInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        enable_pbr: f1,
-                                        enable_geometry: f2,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(Hunyuan3dV31RapidTextTo3dInput {
+                                                prompt: f0,
+                                                enable_pbr: f1,
+                                                enable_geometry: f2,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -154,13 +158,12 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "model_obj", &self.model_obj)?;
-                            __fal::optional_entry(&mut map, "material_mtl", &self.material_mtl)?;
-                            __fal::optional_entry(&mut map, "texture", &self.texture)?;
-                            __fal::optional_entry(&mut map, "thumbnail", &self.thumbnail)?;
-                            map.serialize_entry("model_urls", &self.model_urls)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("model_obj", &self.model_obj);
+                            map.opt("material_mtl", &self.material_mtl);
+                            map.opt("texture", &self.texture);
+                            map.opt("thumbnail", &self.thumbnail);
+                            map.put("model_urls", &self.model_urls);
                             map.end()
                         }
                     }
@@ -208,13 +211,18 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(Hunyuan3dV31RapidTextTo3dOutput {
-                                        model_obj: f0,
-                                        material_mtl: f1,
-                                        texture: f2,
-                                        thumbnail: f3,
-                                        model_urls: __fal::required(f4, "model_urls")?,
-                                    })
+                                    match (f4,) {
+                                        (Some(f4),) => {
+                                            Ok(Hunyuan3dV31RapidTextTo3dOutput {
+                                                model_obj: f0,
+                                                material_mtl: f1,
+                                                texture: f2,
+                                                thumbnail: f3,
+                                                model_urls: f4,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("model_urls")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -241,14 +249,13 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "glb", &self.glb)?;
-                            __fal::optional_entry(&mut map, "fbx", &self.fbx)?;
-                            __fal::optional_entry(&mut map, "obj", &self.obj)?;
-                            __fal::optional_entry(&mut map, "mtl", &self.mtl)?;
-                            __fal::optional_entry(&mut map, "texture", &self.texture)?;
-                            __fal::optional_entry(&mut map, "usdz", &self.usdz)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("glb", &self.glb);
+                            map.opt("fbx", &self.fbx);
+                            map.opt("obj", &self.obj);
+                            map.opt("mtl", &self.mtl);
+                            map.opt("texture", &self.texture);
+                            map.opt("usdz", &self.usdz);
                             map.end()
                         }
                     }

@@ -36,12 +36,11 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "input_file_url", &self.input_file_url)?;
-                        __fal::optional_entry(&mut map, "input_file_type", &self.input_file_type)?;
-                        __fal::optional_entry(&mut map, "polygon_type", &self.polygon_type)?;
-                        __fal::optional_entry(&mut map, "face_level", &self.face_level)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("input_file_url", &self.input_file_url);
+                        map.opt("input_file_type", &self.input_file_type);
+                        map.opt("polygon_type", &self.polygon_type);
+                        map.opt("face_level", &self.face_level);
                         map.end()
                     }
                 }
@@ -249,10 +248,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("model_glb", &self.model_glb)?;
-                        map.serialize_entry("model_urls", &self.model_urls)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("model_glb", &self.model_glb);
+                        map.put("model_urls", &self.model_urls);
                         map.end()
                     }
                 }
@@ -284,10 +282,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Hunyuan3dV31SmartTopologyOutput {
-                                    model_glb: __fal::required(f0, "model_glb")?,
-                                    model_urls: __fal::required(f1, "model_urls")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(Hunyuan3dV31SmartTopologyOutput {
+                                            model_glb: f0,
+                                            model_urls: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("model_glb")),
+                                    (_, None) => Err(__fal::missing("model_urls")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -396,14 +400,13 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "glb", &self.glb)?;
-                        __fal::optional_entry(&mut map, "fbx", &self.fbx)?;
-                        __fal::optional_entry(&mut map, "obj", &self.obj)?;
-                        __fal::optional_entry(&mut map, "mtl", &self.mtl)?;
-                        __fal::optional_entry(&mut map, "texture", &self.texture)?;
-                        __fal::optional_entry(&mut map, "usdz", &self.usdz)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("glb", &self.glb);
+                        map.opt("fbx", &self.fbx);
+                        map.opt("obj", &self.obj);
+                        map.opt("mtl", &self.mtl);
+                        map.opt("texture", &self.texture);
+                        map.opt("usdz", &self.usdz);
                         map.end()
                     }
                 }

@@ -41,19 +41,14 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio_url", &self.audio_url)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "text", &self.text)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "turbo_mode", &self.turbo_mode)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio_url", &self.audio_url);
+                map.put("image_url", &self.image_url);
+                map.opt("text", &self.text);
+                map.opt("num_frames", &self.num_frames);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("turbo_mode", &self.turbo_mode);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -107,15 +102,21 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(HunyuanAvatarInput {
-                            audio_url: __fal::required(f0, "audio_url")?,
-                            image_url: __fal::required(f1, "image_url")?,
-                            text: f2,
-                            num_frames: f3,
-                            num_inference_steps: f4,
-                            turbo_mode: f5,
-                            seed: f6,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(HunyuanAvatarInput {
+                                    audio_url: f0,
+                                    image_url: f1,
+                                    text: f2,
+                                    num_frames: f3,
+                                    num_inference_steps: f4,
+                                    turbo_mode: f5,
+                                    seed: f6,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("audio_url")),
+                            (_, None) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -212,9 +213,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -242,9 +242,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(HunyuanAvatarOutput {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(HunyuanAvatarOutput { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -69,28 +69,19 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "num_inference_steps",
-                            &self.num_inference_steps,
-                        )?;
-                        __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "use_reprompt", &self.use_reprompt)?;
-                        __fal::optional_entry(&mut map, "use_refiner", &self.use_refiner)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_safety_checker",
-                            &self.enable_safety_checker,
-                        )?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("image_size", &self.image_size);
+                        map.opt("num_images", &self.num_images);
+                        map.opt("num_inference_steps", &self.num_inference_steps);
+                        map.opt("guidance_scale", &self.guidance_scale);
+                        map.opt("seed", &self.seed);
+                        map.opt("use_reprompt", &self.use_reprompt);
+                        map.opt("use_refiner", &self.use_refiner);
+                        map.opt("enable_safety_checker", &self.enable_safety_checker);
+                        map.opt("sync_mode", &self.sync_mode);
+                        map.opt("output_format", &self.output_format);
                         map.end()
                     }
                 }
@@ -159,20 +150,25 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(HunyuanImageV21TextToImageInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    negative_prompt: f1,
-                                    image_size: f2,
-                                    num_images: f3,
-                                    num_inference_steps: f4,
-                                    guidance_scale: f5,
-                                    seed: f6,
-                                    use_reprompt: f7,
-                                    use_refiner: f8,
-                                    enable_safety_checker: f9,
-                                    sync_mode: f10,
-                                    output_format: f11,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(HunyuanImageV21TextToImageInput {
+                                            prompt: f0,
+                                            negative_prompt: f1,
+                                            image_size: f2,
+                                            num_images: f3,
+                                            num_inference_steps: f4,
+                                            guidance_scale: f5,
+                                            seed: f6,
+                                            use_reprompt: f7,
+                                            use_refiner: f8,
+                                            enable_safety_checker: f9,
+                                            sync_mode: f10,
+                                            output_format: f11,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -317,10 +313,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -351,10 +346,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(HunyuanImageV21TextToImageOutput {
-                                    images: __fal::required(f0, "images")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(HunyuanImageV21TextToImageOutput {
+                                            images: f0,
+                                            seed: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("images")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -379,10 +380,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "width", &self.width)?;
-                        __fal::optional_entry(&mut map, "height", &self.height)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("width", &self.width);
+                        map.opt("height", &self.height);
                         map.end()
                     }
                 }

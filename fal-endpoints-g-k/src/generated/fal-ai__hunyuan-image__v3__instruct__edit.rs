@@ -57,21 +57,16 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                            __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                            __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_safety_checker",
-                                &self.enable_safety_checker,
-                            )?;
-                            __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                            __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                            map.serialize_entry("image_urls", &self.image_urls)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("image_size", &self.image_size);
+                            map.opt("num_images", &self.num_images);
+                            map.opt("guidance_scale", &self.guidance_scale);
+                            map.opt("seed", &self.seed);
+                            map.opt("enable_safety_checker", &self.enable_safety_checker);
+                            map.opt("sync_mode", &self.sync_mode);
+                            map.opt("output_format", &self.output_format);
+                            map.put("image_urls", &self.image_urls);
                             map.end()
                         }
                     }
@@ -131,17 +126,23 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(HunyuanImageV3InstructEditInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        image_size: f1,
-                                        num_images: f2,
-                                        guidance_scale: f3,
-                                        seed: f4,
-                                        enable_safety_checker: f5,
-                                        sync_mode: f6,
-                                        output_format: f7,
-                                        image_urls: __fal::required(f8, "image_urls")?,
-                                    })
+                                    match (f0, f8) {
+                                        (Some(f0), Some(f8)) => {
+                                            Ok(HunyuanImageV3InstructEditInput {
+                                                prompt: f0,
+                                                image_size: f1,
+                                                num_images: f2,
+                                                guidance_scale: f3,
+                                                seed: f4,
+                                                enable_safety_checker: f5,
+                                                sync_mode: f6,
+                                                output_format: f7,
+                                                image_urls: f8,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("prompt")),
+                                        (_, None) => Err(__fal::missing("image_urls")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -256,10 +257,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("images", &self.images)?;
-                            map.serialize_entry("seed", &self.seed)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("images", &self.images);
+                            map.put("seed", &self.seed);
                             map.end()
                         }
                     }
@@ -290,10 +290,16 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(HunyuanImageV3InstructEditOutput {
-                                        images: __fal::required(f0, "images")?,
-                                        seed: __fal::required(f1, "seed")?,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(HunyuanImageV3InstructEditOutput {
+                                                images: f0,
+                                                seed: f1,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("images")),
+                                        (_, None) => Err(__fal::missing("seed")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -318,10 +324,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "width", &self.width)?;
-                            __fal::optional_entry(&mut map, "height", &self.height)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("width", &self.width);
+                            map.opt("height", &self.height);
                             map.end()
                         }
                     }

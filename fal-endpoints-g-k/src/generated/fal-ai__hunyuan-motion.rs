@@ -39,13 +39,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("seed", &self.seed);
+                map.opt("duration", &self.duration);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("output_format", &self.output_format);
                 map.end()
             }
         }
@@ -93,13 +92,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(HunyuanMotionInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            seed: f1,
-                            duration: f2,
-                            guidance_scale: f3,
-                            output_format: f4,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(HunyuanMotionInput {
+                                    prompt: f0,
+                                    seed: f1,
+                                    duration: f2,
+                                    guidance_scale: f3,
+                                    output_format: f4,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -192,11 +196,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "fbx_file", &self.fbx_file)?;
-                __fal::optional_entry(&mut map, "motion_json", &self.motion_json)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("fbx_file", &self.fbx_file);
+                map.opt("motion_json", &self.motion_json);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -230,11 +233,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(HunyuanMotionOutput {
-                            fbx_file: f0,
-                            motion_json: f1,
-                            seed: __fal::required(f2, "seed")?,
-                        })
+                        match (f2,) {
+                            (Some(f2),) => {
+                                Ok(HunyuanMotionOutput {
+                                    fbx_file: f0,
+                                    motion_json: f1,
+                                    seed: f2,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

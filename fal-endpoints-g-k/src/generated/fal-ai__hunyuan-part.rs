@@ -50,16 +50,15 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("model_file_url", &self.model_file_url)?;
-                __fal::optional_entry(&mut map, "point_prompt_x", &self.point_prompt_x)?;
-                __fal::optional_entry(&mut map, "point_prompt_y", &self.point_prompt_y)?;
-                __fal::optional_entry(&mut map, "point_prompt_z", &self.point_prompt_z)?;
-                __fal::optional_entry(&mut map, "point_num", &self.point_num)?;
-                __fal::optional_entry(&mut map, "use_normal", &self.use_normal)?;
-                __fal::optional_entry(&mut map, "noise_std", &self.noise_std)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("model_file_url", &self.model_file_url);
+                map.opt("point_prompt_x", &self.point_prompt_x);
+                map.opt("point_prompt_y", &self.point_prompt_y);
+                map.opt("point_prompt_z", &self.point_prompt_z);
+                map.opt("point_num", &self.point_num);
+                map.opt("use_normal", &self.use_normal);
+                map.opt("noise_std", &self.noise_std);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -116,16 +115,21 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(HunyuanPartInput {
-                            model_file_url: __fal::required(f0, "model_file_url")?,
-                            point_prompt_x: f1,
-                            point_prompt_y: f2,
-                            point_prompt_z: f3,
-                            point_num: f4,
-                            use_normal: f5,
-                            noise_std: f6,
-                            seed: f7,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(HunyuanPartInput {
+                                    model_file_url: f0,
+                                    point_prompt_x: f1,
+                                    point_prompt_y: f2,
+                                    point_prompt_z: f3,
+                                    point_num: f4,
+                                    use_normal: f5,
+                                    noise_std: f6,
+                                    seed: f7,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("model_file_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -266,15 +270,14 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("segmented_mesh", &self.segmented_mesh)?;
-                map.serialize_entry("mask_1_mesh", &self.mask_1_mesh)?;
-                map.serialize_entry("mask_2_mesh", &self.mask_2_mesh)?;
-                map.serialize_entry("mask_3_mesh", &self.mask_3_mesh)?;
-                map.serialize_entry("best_mask_index", &self.best_mask_index)?;
-                map.serialize_entry("iou_scores", &self.iou_scores)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("segmented_mesh", &self.segmented_mesh);
+                map.put("mask_1_mesh", &self.mask_1_mesh);
+                map.put("mask_2_mesh", &self.mask_2_mesh);
+                map.put("mask_3_mesh", &self.mask_3_mesh);
+                map.put("best_mask_index", &self.best_mask_index);
+                map.put("iou_scores", &self.iou_scores);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -328,15 +331,34 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(HunyuanPartOutput {
-                            segmented_mesh: __fal::required(f0, "segmented_mesh")?,
-                            mask_1_mesh: __fal::required(f1, "mask_1_mesh")?,
-                            mask_2_mesh: __fal::required(f2, "mask_2_mesh")?,
-                            mask_3_mesh: __fal::required(f3, "mask_3_mesh")?,
-                            best_mask_index: __fal::required(f4, "best_mask_index")?,
-                            iou_scores: __fal::required(f5, "iou_scores")?,
-                            seed: __fal::required(f6, "seed")?,
-                        })
+                        match (f0, f1, f2, f3, f4, f5, f6) {
+                            (
+                                Some(f0),
+                                Some(f1),
+                                Some(f2),
+                                Some(f3),
+                                Some(f4),
+                                Some(f5),
+                                Some(f6),
+                            ) => {
+                                Ok(HunyuanPartOutput {
+                                    segmented_mesh: f0,
+                                    mask_1_mesh: f1,
+                                    mask_2_mesh: f2,
+                                    mask_3_mesh: f3,
+                                    best_mask_index: f4,
+                                    iou_scores: f5,
+                                    seed: f6,
+                                })
+                            }
+                            (None, _, _, _, _, _, _) => Err(__fal::missing("segmented_mesh")),
+                            (_, None, _, _, _, _, _) => Err(__fal::missing("mask_1_mesh")),
+                            (_, _, None, _, _, _, _) => Err(__fal::missing("mask_2_mesh")),
+                            (_, _, _, None, _, _, _) => Err(__fal::missing("mask_3_mesh")),
+                            (_, _, _, _, None, _, _) => Err(__fal::missing("best_mask_index")),
+                            (_, _, _, _, _, None, _) => Err(__fal::missing("iou_scores")),
+                            (_, _, _, _, _, _, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -25,11 +25,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.put("image_url", &self.image_url);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -63,11 +62,17 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(HunyuanVideoImg2vidLoraInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            image_url: __fal::required(f1, "image_url")?,
-                            seed: f2,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(HunyuanVideoImg2vidLoraInput {
+                                    prompt: f0,
+                                    image_url: f1,
+                                    seed: f2,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("prompt")),
+                            (_, None) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -122,10 +127,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -156,10 +160,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(HunyuanVideoImg2vidLoraOutput {
-                            video: __fal::required(f0, "video")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(HunyuanVideoImg2vidLoraOutput {
+                                    video: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -36,18 +36,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images_data_url", &self.images_data_url)?;
-                map.serialize_entry("steps", &self.steps)?;
-                __fal::optional_entry(&mut map, "trigger_word", &self.trigger_word)?;
-                __fal::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
-                __fal::optional_entry(&mut map, "do_caption", &self.do_caption)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "data_archive_format",
-                    &self.data_archive_format,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images_data_url", &self.images_data_url);
+                map.put("steps", &self.steps);
+                map.opt("trigger_word", &self.trigger_word);
+                map.opt("learning_rate", &self.learning_rate);
+                map.opt("do_caption", &self.do_caption);
+                map.opt("data_archive_format", &self.data_archive_format);
                 map.end()
             }
         }
@@ -98,14 +93,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(HunyuanVideoLoraTrainingInput {
-                            images_data_url: __fal::required(f0, "images_data_url")?,
-                            steps: __fal::required(f1, "steps")?,
-                            trigger_word: f2,
-                            learning_rate: f3,
-                            do_caption: f4,
-                            data_archive_format: f5,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(HunyuanVideoLoraTrainingInput {
+                                    images_data_url: f0,
+                                    steps: f1,
+                                    trigger_word: f2,
+                                    learning_rate: f3,
+                                    do_caption: f4,
+                                    data_archive_format: f5,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("images_data_url")),
+                            (_, None) => Err(__fal::missing("steps")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -189,10 +190,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("diffusers_lora_file", &self.diffusers_lora_file)?;
-                map.serialize_entry("config_file", &self.config_file)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("diffusers_lora_file", &self.diffusers_lora_file);
+                map.put("config_file", &self.config_file);
                 map.end()
             }
         }
@@ -224,10 +224,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(HunyuanVideoLoraTrainingOutput {
-                            diffusers_lora_file: __fal::required(f0, "diffusers_lora_file")?,
-                            config_file: __fal::required(f1, "config_file")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(HunyuanVideoLoraTrainingOutput {
+                                    diffusers_lora_file: f0,
+                                    config_file: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("diffusers_lora_file")),
+                            (_, None) => Err(__fal::missing("config_file")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

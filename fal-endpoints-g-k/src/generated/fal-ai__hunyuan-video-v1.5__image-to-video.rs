@@ -54,25 +54,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_prompt_expansion",
-                        &self.enable_prompt_expansion,
-                    )?;
-                    map.serialize_entry("image_url", &self.image_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("seed", &self.seed);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                    map.put("image_url", &self.image_url);
                     map.end()
                 }
             }
@@ -132,17 +123,23 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(HunyuanVideoV15ImageToVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                negative_prompt: f1,
-                                num_inference_steps: f2,
-                                seed: f3,
-                                aspect_ratio: f4,
-                                resolution: f5,
-                                num_frames: f6,
-                                enable_prompt_expansion: f7,
-                                image_url: __fal::required(f8, "image_url")?,
-                            })
+                            match (f0, f8) {
+                                (Some(f0), Some(f8)) => {
+                                    Ok(HunyuanVideoV15ImageToVideoInput {
+                                        prompt: f0,
+                                        negative_prompt: f1,
+                                        num_inference_steps: f2,
+                                        seed: f3,
+                                        aspect_ratio: f4,
+                                        resolution: f5,
+                                        num_frames: f6,
+                                        enable_prompt_expansion: f7,
+                                        image_url: f8,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -349,10 +346,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -383,10 +379,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(HunyuanVideoV15ImageToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(HunyuanVideoV15ImageToVideoOutput {
+                                        video: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

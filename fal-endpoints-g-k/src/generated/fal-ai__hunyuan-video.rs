@@ -42,19 +42,14 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "pro_mode", &self.pro_mode)?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("seed", &self.seed);
+                map.opt("pro_mode", &self.pro_mode);
+                map.opt("aspect_ratio", &self.aspect_ratio);
+                map.opt("resolution", &self.resolution);
+                map.opt("num_frames", &self.num_frames);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
                 map.end()
             }
         }
@@ -108,15 +103,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(HunyuanVideoInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            seed: f1,
-                            pro_mode: f2,
-                            aspect_ratio: f3,
-                            resolution: f4,
-                            num_frames: f5,
-                            enable_safety_checker: f6,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(HunyuanVideoInput {
+                                    prompt: f0,
+                                    seed: f1,
+                                    pro_mode: f2,
+                                    aspect_ratio: f3,
+                                    resolution: f4,
+                                    num_frames: f5,
+                                    enable_safety_checker: f6,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -286,10 +286,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -320,10 +319,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(HunyuanVideoOutput {
-                            video: __fal::required(f0, "video")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(HunyuanVideoOutput {
+                                    video: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

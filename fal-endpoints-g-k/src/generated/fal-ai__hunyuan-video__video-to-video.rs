@@ -53,21 +53,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "pro_mode", &self.pro_mode)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("seed", &self.seed);
+                    map.opt("pro_mode", &self.pro_mode);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.put("video_url", &self.video_url);
+                    map.opt("strength", &self.strength);
                     map.end()
                 }
             }
@@ -127,17 +122,23 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(HunyuanVideoVideoToVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                seed: f1,
-                                pro_mode: f2,
-                                aspect_ratio: f3,
-                                resolution: f4,
-                                num_frames: f5,
-                                enable_safety_checker: f6,
-                                video_url: __fal::required(f7, "video_url")?,
-                                strength: f8,
-                            })
+                            match (f0, f7) {
+                                (Some(f0), Some(f7)) => {
+                                    Ok(HunyuanVideoVideoToVideoInput {
+                                        prompt: f0,
+                                        seed: f1,
+                                        pro_mode: f2,
+                                        aspect_ratio: f3,
+                                        resolution: f4,
+                                        num_frames: f5,
+                                        enable_safety_checker: f6,
+                                        video_url: f7,
+                                        strength: f8,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -326,10 +327,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -360,10 +360,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(HunyuanVideoVideoToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(HunyuanVideoVideoToVideoOutput {
+                                        video: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -35,12 +35,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("input_image_url", &self.input_image_url)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "enable_pbr", &self.enable_pbr)?;
-                    __fal::optional_entry(&mut map, "face_count", &self.face_count)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("input_image_url", &self.input_image_url);
+                    map.put("prompt", &self.prompt);
+                    map.opt("enable_pbr", &self.enable_pbr);
+                    map.opt("face_count", &self.face_count);
                     map.end()
                 }
             }
@@ -80,12 +79,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Hunyuan3dV3SketchTo3dInput {
-                                input_image_url: __fal::required(f0, "input_image_url")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                                enable_pbr: f2,
-                                face_count: f3,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Hunyuan3dV3SketchTo3dInput {
+                                        input_image_url: f0,
+                                        prompt: f1,
+                                        enable_pbr: f2,
+                                        face_count: f3,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("input_image_url")),
+                                (_, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -170,12 +175,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("model_glb", &self.model_glb)?;
-                    __fal::optional_entry(&mut map, "thumbnail", &self.thumbnail)?;
-                    map.serialize_entry("model_urls", &self.model_urls)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("model_glb", &self.model_glb);
+                    map.opt("thumbnail", &self.thumbnail);
+                    map.put("model_urls", &self.model_urls);
+                    map.opt("seed", &self.seed);
                     map.end()
                 }
             }
@@ -213,12 +217,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Hunyuan3dV3SketchTo3dOutput {
-                                model_glb: __fal::required(f0, "model_glb")?,
-                                thumbnail: f1,
-                                model_urls: __fal::required(f2, "model_urls")?,
-                                seed: f3,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(Hunyuan3dV3SketchTo3dOutput {
+                                        model_glb: f0,
+                                        thumbnail: f1,
+                                        model_urls: f2,
+                                        seed: f3,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("model_glb")),
+                                (_, None) => Err(__fal::missing("model_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -241,12 +251,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "glb", &self.glb)?;
-                    __fal::optional_entry(&mut map, "fbx", &self.fbx)?;
-                    __fal::optional_entry(&mut map, "obj", &self.obj)?;
-                    __fal::optional_entry(&mut map, "usdz", &self.usdz)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("glb", &self.glb);
+                    map.opt("fbx", &self.fbx);
+                    map.opt("obj", &self.obj);
+                    map.opt("usdz", &self.usdz);
                     map.end()
                 }
             }

@@ -46,18 +46,13 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("input_image_url", &self.input_image_url)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "num_inference_steps",
-                                &self.num_inference_steps,
-                            )?;
-                            __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                            __fal::optional_entry(&mut map, "octree_resolution", &self.octree_resolution)?;
-                            __fal::optional_entry(&mut map, "textured_mesh", &self.textured_mesh)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("input_image_url", &self.input_image_url);
+                            map.opt("seed", &self.seed);
+                            map.opt("num_inference_steps", &self.num_inference_steps);
+                            map.opt("guidance_scale", &self.guidance_scale);
+                            map.opt("octree_resolution", &self.octree_resolution);
+                            map.opt("textured_mesh", &self.textured_mesh);
                             map.end()
                         }
                     }
@@ -108,14 +103,19 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(Hunyuan3dV2MiniTurboInput {
-                                        input_image_url: __fal::required(f0, "input_image_url")?,
-                                        seed: f1,
-                                        num_inference_steps: f2,
-                                        guidance_scale: f3,
-                                        octree_resolution: f4,
-                                        textured_mesh: f5,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(Hunyuan3dV2MiniTurboInput {
+                                                input_image_url: f0,
+                                                seed: f1,
+                                                num_inference_steps: f2,
+                                                guidance_scale: f3,
+                                                octree_resolution: f4,
+                                                textured_mesh: f5,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("input_image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -221,10 +221,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("model_mesh", &self.model_mesh)?;
-                            map.serialize_entry("seed", &self.seed)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("model_mesh", &self.model_mesh);
+                            map.put("seed", &self.seed);
                             map.end()
                         }
                     }
@@ -256,10 +255,16 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(Hunyuan3dV2MiniTurboOutput {
-                                        model_mesh: __fal::required(f0, "model_mesh")?,
-                                        seed: __fal::required(f1, "seed")?,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(Hunyuan3dV2MiniTurboOutput {
+                                                model_mesh: f0,
+                                                seed: f1,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("model_mesh")),
+                                        (_, None) => Err(__fal::missing("seed")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -54,20 +54,15 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("front_image_url", &self.front_image_url)?;
-                            map.serialize_entry("back_image_url", &self.back_image_url)?;
-                            map.serialize_entry("left_image_url", &self.left_image_url)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "num_inference_steps",
-                                &self.num_inference_steps,
-                            )?;
-                            __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                            __fal::optional_entry(&mut map, "octree_resolution", &self.octree_resolution)?;
-                            __fal::optional_entry(&mut map, "textured_mesh", &self.textured_mesh)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("front_image_url", &self.front_image_url);
+                            map.put("back_image_url", &self.back_image_url);
+                            map.put("left_image_url", &self.left_image_url);
+                            map.opt("seed", &self.seed);
+                            map.opt("num_inference_steps", &self.num_inference_steps);
+                            map.opt("guidance_scale", &self.guidance_scale);
+                            map.opt("octree_resolution", &self.octree_resolution);
+                            map.opt("textured_mesh", &self.textured_mesh);
                             map.end()
                         }
                     }
@@ -124,16 +119,23 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(Hunyuan3dV2MultiViewTurboInput {
-                                        front_image_url: __fal::required(f0, "front_image_url")?,
-                                        back_image_url: __fal::required(f1, "back_image_url")?,
-                                        left_image_url: __fal::required(f2, "left_image_url")?,
-                                        seed: f3,
-                                        num_inference_steps: f4,
-                                        guidance_scale: f5,
-                                        octree_resolution: f6,
-                                        textured_mesh: f7,
-                                    })
+                                    match (f0, f1, f2) {
+                                        (Some(f0), Some(f1), Some(f2)) => {
+                                            Ok(Hunyuan3dV2MultiViewTurboInput {
+                                                front_image_url: f0,
+                                                back_image_url: f1,
+                                                left_image_url: f2,
+                                                seed: f3,
+                                                num_inference_steps: f4,
+                                                guidance_scale: f5,
+                                                octree_resolution: f6,
+                                                textured_mesh: f7,
+                                            })
+                                        }
+                                        (None, _, _) => Err(__fal::missing("front_image_url")),
+                                        (_, None, _) => Err(__fal::missing("back_image_url")),
+                                        (_, _, None) => Err(__fal::missing("left_image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -245,10 +247,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("model_mesh", &self.model_mesh)?;
-                            map.serialize_entry("seed", &self.seed)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("model_mesh", &self.model_mesh);
+                            map.put("seed", &self.seed);
                             map.end()
                         }
                     }
@@ -280,10 +281,16 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(Hunyuan3dV2MultiViewTurboOutput {
-                                        model_mesh: __fal::required(f0, "model_mesh")?,
-                                        seed: __fal::required(f1, "seed")?,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(Hunyuan3dV2MultiViewTurboOutput {
+                                                model_mesh: f0,
+                                                seed: f1,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("model_mesh")),
+                                        (_, None) => Err(__fal::missing("seed")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -37,13 +37,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("labels_fg1", &self.labels_fg1)?;
-                    map.serialize_entry("labels_fg2", &self.labels_fg2)?;
-                    map.serialize_entry("classes", &self.classes)?;
-                    __fal::optional_entry(&mut map, "export_drc", &self.export_drc)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("labels_fg1", &self.labels_fg1);
+                    map.put("labels_fg2", &self.labels_fg2);
+                    map.put("classes", &self.classes);
+                    map.opt("export_drc", &self.export_drc);
                     map.end()
                 }
             }
@@ -91,13 +90,21 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(HunyuanWorldImageToWorldInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                labels_fg1: __fal::required(f1, "labels_fg1")?,
-                                labels_fg2: __fal::required(f2, "labels_fg2")?,
-                                classes: __fal::required(f3, "classes")?,
-                                export_drc: f4,
-                            })
+                            match (f0, f1, f2, f3) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                    Ok(HunyuanWorldImageToWorldInput {
+                                        image_url: f0,
+                                        labels_fg1: f1,
+                                        labels_fg2: f2,
+                                        classes: f3,
+                                        export_drc: f4,
+                                    })
+                                }
+                                (None, _, _, _) => Err(__fal::missing("image_url")),
+                                (_, None, _, _) => Err(__fal::missing("labels_fg1")),
+                                (_, _, None, _) => Err(__fal::missing("labels_fg2")),
+                                (_, _, _, None) => Err(__fal::missing("classes")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -152,9 +159,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("world_file", &self.world_file)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("world_file", &self.world_file);
                     map.end()
                 }
             }
@@ -182,9 +188,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(HunyuanWorldImageToWorldOutput {
-                                world_file: __fal::required(f0, "world_file")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(HunyuanWorldImageToWorldOutput {
+                                        world_file: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("world_file")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

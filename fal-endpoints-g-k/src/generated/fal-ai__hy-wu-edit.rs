@@ -55,26 +55,17 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                map.serialize_entry("image_urls", &self.image_urls)?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(&mut map, "enable_thinking", &self.enable_thinking)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.put("image_urls", &self.image_urls);
+                map.opt("image_size", &self.image_size);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("seed", &self.seed);
+                map.opt("num_images", &self.num_images);
+                map.opt("enable_thinking", &self.enable_thinking);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("output_format", &self.output_format);
+                map.opt("sync_mode", &self.sync_mode);
                 map.end()
             }
         }
@@ -137,18 +128,24 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(HyWuEditInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            image_urls: __fal::required(f1, "image_urls")?,
-                            image_size: f2,
-                            num_inference_steps: f3,
-                            seed: f4,
-                            num_images: f5,
-                            enable_thinking: f6,
-                            enable_safety_checker: f7,
-                            output_format: f8,
-                            sync_mode: f9,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(HyWuEditInput {
+                                    prompt: f0,
+                                    image_urls: f1,
+                                    image_size: f2,
+                                    num_inference_steps: f3,
+                                    seed: f4,
+                                    num_images: f5,
+                                    enable_thinking: f6,
+                                    enable_safety_checker: f7,
+                                    output_format: f8,
+                                    sync_mode: f9,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("prompt")),
+                            (_, None) => Err(__fal::missing("image_urls")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -274,11 +271,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "timings", &self.timings)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("seed", &self.seed);
+                map.opt("timings", &self.timings);
                 map.end()
             }
         }
@@ -312,11 +308,17 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(HyWuEditOutput {
-                            images: __fal::required(f0, "images")?,
-                            seed: __fal::required(f1, "seed")?,
-                            timings: f2,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(HyWuEditOutput {
+                                    images: f0,
+                                    seed: f1,
+                                    timings: f2,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("images")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -341,10 +343,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
                 map.end()
             }
         }

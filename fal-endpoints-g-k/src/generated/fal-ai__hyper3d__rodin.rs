@@ -62,24 +62,19 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "input_image_urls", &self.input_image_urls)?;
-                    __fal::optional_entry(&mut map, "condition_mode", &self.condition_mode)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "geometry_file_format",
-                        &self.geometry_file_format,
-                    )?;
-                    __fal::optional_entry(&mut map, "material", &self.material)?;
-                    __fal::optional_entry(&mut map, "quality", &self.quality)?;
-                    __fal::optional_entry(&mut map, "use_hyper", &self.use_hyper)?;
-                    __fal::optional_entry(&mut map, "tier", &self.tier)?;
-                    __fal::optional_entry(&mut map, "TAPose", &self.ta_pose)?;
-                    __fal::optional_entry(&mut map, "bbox_condition", &self.bbox_condition)?;
-                    __fal::optional_entry(&mut map, "addons", &self.addons)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("input_image_urls", &self.input_image_urls);
+                    map.opt("condition_mode", &self.condition_mode);
+                    map.opt("seed", &self.seed);
+                    map.opt("geometry_file_format", &self.geometry_file_format);
+                    map.opt("material", &self.material);
+                    map.opt("quality", &self.quality);
+                    map.opt("use_hyper", &self.use_hyper);
+                    map.opt("tier", &self.tier);
+                    map.opt("TAPose", &self.ta_pose);
+                    map.opt("bbox_condition", &self.bbox_condition);
+                    map.opt("addons", &self.addons);
                     map.end()
                 }
             }
@@ -504,11 +499,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("model_mesh", &self.model_mesh)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("textures", &self.textures)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("model_mesh", &self.model_mesh);
+                    map.put("seed", &self.seed);
+                    map.put("textures", &self.textures);
                     map.end()
                 }
             }
@@ -542,11 +536,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Hyper3dRodinOutput {
-                                model_mesh: __fal::required(f0, "model_mesh")?,
-                                seed: __fal::required(f1, "seed")?,
-                                textures: __fal::required(f2, "textures")?,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(Hyper3dRodinOutput {
+                                        model_mesh: f0,
+                                        seed: f1,
+                                        textures: f2,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("model_mesh")),
+                                (_, None, _) => Err(__fal::missing("seed")),
+                                (_, _, None) => Err(__fal::missing("textures")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -93,39 +93,26 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "mask_image_url", &self.mask_image_url)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "background_threshold",
-                    &self.background_threshold,
-                )?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "initial_latent", &self.initial_latent)?;
-                __fal::optional_entry(&mut map, "enable_hr_fix", &self.enable_hr_fix)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(&mut map, "cfg", &self.cfg)?;
-                __fal::optional_entry(&mut map, "lowres_denoise", &self.lowres_denoise)?;
-                __fal::optional_entry(&mut map, "highres_denoise", &self.highres_denoise)?;
-                __fal::optional_entry(&mut map, "hr_downscale", &self.hr_downscale)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.put("image_url", &self.image_url);
+                map.opt("mask_image_url", &self.mask_image_url);
+                map.opt("background_threshold", &self.background_threshold);
+                map.opt("image_size", &self.image_size);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("seed", &self.seed);
+                map.opt("initial_latent", &self.initial_latent);
+                map.opt("enable_hr_fix", &self.enable_hr_fix);
+                map.opt("sync_mode", &self.sync_mode);
+                map.opt("num_images", &self.num_images);
+                map.opt("cfg", &self.cfg);
+                map.opt("lowres_denoise", &self.lowres_denoise);
+                map.opt("highres_denoise", &self.highres_denoise);
+                map.opt("hr_downscale", &self.hr_downscale);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("output_format", &self.output_format);
                 map.end()
             }
         }
@@ -215,27 +202,33 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(IclightV2Input {
-                            prompt: __fal::required(f0, "prompt")?,
-                            negative_prompt: f1,
-                            image_url: __fal::required(f2, "image_url")?,
-                            mask_image_url: f3,
-                            background_threshold: f4,
-                            image_size: f5,
-                            num_inference_steps: f6,
-                            seed: f7,
-                            initial_latent: f8,
-                            enable_hr_fix: f9,
-                            sync_mode: f10,
-                            num_images: f11,
-                            cfg: f12,
-                            lowres_denoise: f13,
-                            highres_denoise: f14,
-                            hr_downscale: f15,
-                            guidance_scale: f16,
-                            enable_safety_checker: f17,
-                            output_format: f18,
-                        })
+                        match (f0, f2) {
+                            (Some(f0), Some(f2)) => {
+                                Ok(IclightV2Input {
+                                    prompt: f0,
+                                    negative_prompt: f1,
+                                    image_url: f2,
+                                    mask_image_url: f3,
+                                    background_threshold: f4,
+                                    image_size: f5,
+                                    num_inference_steps: f6,
+                                    seed: f7,
+                                    initial_latent: f8,
+                                    enable_hr_fix: f9,
+                                    sync_mode: f10,
+                                    num_images: f11,
+                                    cfg: f12,
+                                    lowres_denoise: f13,
+                                    highres_denoise: f14,
+                                    hr_downscale: f15,
+                                    guidance_scale: f16,
+                                    enable_safety_checker: f17,
+                                    output_format: f18,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("prompt")),
+                            (_, None) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -481,13 +474,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("timings", &self.timings)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("timings", &self.timings);
+                map.put("seed", &self.seed);
+                map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -529,13 +521,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(IclightV2Output {
-                            images: __fal::required(f0, "images")?,
-                            timings: __fal::required(f1, "timings")?,
-                            seed: __fal::required(f2, "seed")?,
-                            has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                            prompt: __fal::required(f4, "prompt")?,
-                        })
+                        match (f0, f1, f2, f3, f4) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                Ok(IclightV2Output {
+                                    images: f0,
+                                    timings: f1,
+                                    seed: f2,
+                                    has_nsfw_concepts: f3,
+                                    prompt: f4,
+                                })
+                            }
+                            (None, _, _, _, _) => Err(__fal::missing("images")),
+                            (_, None, _, _, _) => Err(__fal::missing("timings")),
+                            (_, _, None, _, _) => Err(__fal::missing("seed")),
+                            (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                            (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -560,10 +561,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
                 map.end()
             }
         }

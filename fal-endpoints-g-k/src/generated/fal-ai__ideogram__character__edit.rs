@@ -62,25 +62,20 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
-                        __fal::optional_entry(&mut map, "rendering_speed", &self.rendering_speed)?;
-                        __fal::optional_entry(&mut map, "color_palette", &self.color_palette)?;
-                        __fal::optional_entry(&mut map, "style_codes", &self.style_codes)?;
-                        __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        map.serialize_entry("mask_url", &self.mask_url)?;
-                        map.serialize_entry("reference_image_urls", &self.reference_image_urls)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "reference_mask_urls",
-                            &self.reference_mask_urls,
-                        )?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("image_urls", &self.image_urls);
+                        map.opt("rendering_speed", &self.rendering_speed);
+                        map.opt("color_palette", &self.color_palette);
+                        map.opt("style_codes", &self.style_codes);
+                        map.opt("expand_prompt", &self.expand_prompt);
+                        map.opt("num_images", &self.num_images);
+                        map.opt("seed", &self.seed);
+                        map.opt("sync_mode", &self.sync_mode);
+                        map.put("prompt", &self.prompt);
+                        map.put("image_url", &self.image_url);
+                        map.put("mask_url", &self.mask_url);
+                        map.put("reference_image_urls", &self.reference_image_urls);
+                        map.opt("reference_mask_urls", &self.reference_mask_urls);
                         map.end()
                     }
                 }
@@ -152,21 +147,29 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(IdeogramCharacterEditInput {
-                                    image_urls: f0,
-                                    rendering_speed: f1,
-                                    color_palette: f2,
-                                    style_codes: f3,
-                                    expand_prompt: f4,
-                                    num_images: f5,
-                                    seed: f6,
-                                    sync_mode: f7,
-                                    prompt: __fal::required(f8, "prompt")?,
-                                    image_url: __fal::required(f9, "image_url")?,
-                                    mask_url: __fal::required(f10, "mask_url")?,
-                                    reference_image_urls: __fal::required(f11, "reference_image_urls")?,
-                                    reference_mask_urls: f12,
-                                })
+                                match (f8, f9, f10, f11) {
+                                    (Some(f8), Some(f9), Some(f10), Some(f11)) => {
+                                        Ok(IdeogramCharacterEditInput {
+                                            image_urls: f0,
+                                            rendering_speed: f1,
+                                            color_palette: f2,
+                                            style_codes: f3,
+                                            expand_prompt: f4,
+                                            num_images: f5,
+                                            seed: f6,
+                                            sync_mode: f7,
+                                            prompt: f8,
+                                            image_url: f9,
+                                            mask_url: f10,
+                                            reference_image_urls: f11,
+                                            reference_mask_urls: f12,
+                                        })
+                                    }
+                                    (None, _, _, _) => Err(__fal::missing("prompt")),
+                                    (_, None, _, _) => Err(__fal::missing("image_url")),
+                                    (_, _, None, _) => Err(__fal::missing("mask_url")),
+                                    (_, _, _, None) => Err(__fal::missing("reference_image_urls")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -300,10 +303,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "members", &self.members)?;
-                        __fal::optional_entry(&mut map, "name", &self.name)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("members", &self.members);
+                        map.opt("name", &self.name);
                         map.end()
                     }
                 }
@@ -384,10 +386,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("rgb", &self.rgb)?;
-                        __fal::optional_entry(&mut map, "color_weight", &self.color_weight)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("rgb", &self.rgb);
+                        map.opt("color_weight", &self.color_weight);
                         map.end()
                     }
                 }
@@ -419,10 +420,15 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ColorPaletteMember {
-                                    rgb: __fal::required(f0, "rgb")?,
-                                    color_weight: f1,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ColorPaletteMember {
+                                            rgb: f0,
+                                            color_weight: f1,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("rgb")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -473,10 +479,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -507,10 +512,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(IdeogramCharacterEditOutput {
-                                    images: __fal::required(f0, "images")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(IdeogramCharacterEditOutput {
+                                            images: f0,
+                                            seed: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("images")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -735,11 +746,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "r", &self.r)?;
-                        __fal::optional_entry(&mut map, "g", &self.g)?;
-                        __fal::optional_entry(&mut map, "b", &self.b)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("r", &self.r);
+                        map.opt("g", &self.g);
+                        map.opt("b", &self.b);
                         map.end()
                     }
                 }

@@ -19,9 +19,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images_data_url", &self.images_data_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images_data_url", &self.images_data_url);
                     map.end()
                 }
             }
@@ -51,9 +50,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(IdeogramCustomModelsInput {
-                                images_data_url: __fal::required(f0, "images_data_url")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(IdeogramCustomModelsInput {
+                                        images_data_url: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images_data_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -96,10 +100,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("model_id", &self.model_id)?;
-                    map.serialize_entry("custom_model_uri", &self.custom_model_uri)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("model_id", &self.model_id);
+                    map.put("custom_model_uri", &self.custom_model_uri);
                     map.end()
                 }
             }
@@ -131,10 +134,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(IdeogramCustomModelsOutput {
-                                model_id: __fal::required(f0, "model_id")?,
-                                custom_model_uri: __fal::required(f1, "custom_model_uri")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(IdeogramCustomModelsOutput {
+                                        model_id: f0,
+                                        custom_model_uri: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("model_id")),
+                                (_, None) => Err(__fal::missing("custom_model_uri")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

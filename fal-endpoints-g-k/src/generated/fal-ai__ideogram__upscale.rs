@@ -45,15 +45,14 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "resemblance", &self.resemblance)?;
-                    __fal::optional_entry(&mut map, "detail", &self.detail)?;
-                    __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("resemblance", &self.resemblance);
+                    map.opt("detail", &self.detail);
+                    map.opt("expand_prompt", &self.expand_prompt);
+                    map.opt("seed", &self.seed);
+                    map.opt("sync_mode", &self.sync_mode);
                     map.end()
                 }
             }
@@ -107,15 +106,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(IdeogramUpscaleInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                prompt: f1,
-                                resemblance: f2,
-                                detail: f3,
-                                expand_prompt: f4,
-                                seed: f5,
-                                sync_mode: f6,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(IdeogramUpscaleInput {
+                                        image_url: f0,
+                                        prompt: f1,
+                                        resemblance: f2,
+                                        detail: f3,
+                                        expand_prompt: f4,
+                                        seed: f5,
+                                        sync_mode: f6,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -217,10 +221,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -251,10 +254,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(IdeogramUpscaleOutput {
-                                images: __fal::required(f0, "images")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(IdeogramUpscaleOutput {
+                                        images: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("images")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -45,15 +45,14 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        map.serialize_entry("mask_url", &self.mask_url)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "style", &self.style)?;
-                        __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.put("image_url", &self.image_url);
+                        map.put("mask_url", &self.mask_url);
+                        map.opt("seed", &self.seed);
+                        map.opt("style", &self.style);
+                        map.opt("expand_prompt", &self.expand_prompt);
+                        map.opt("sync_mode", &self.sync_mode);
                         map.end()
                     }
                 }
@@ -107,15 +106,22 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(IdeogramV2EditInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    image_url: __fal::required(f1, "image_url")?,
-                                    mask_url: __fal::required(f2, "mask_url")?,
-                                    seed: f3,
-                                    style: f4,
-                                    expand_prompt: f5,
-                                    sync_mode: f6,
-                                })
+                                match (f0, f1, f2) {
+                                    (Some(f0), Some(f1), Some(f2)) => {
+                                        Ok(IdeogramV2EditInput {
+                                            prompt: f0,
+                                            image_url: f1,
+                                            mask_url: f2,
+                                            seed: f3,
+                                            style: f4,
+                                            expand_prompt: f5,
+                                            sync_mode: f6,
+                                        })
+                                    }
+                                    (None, _, _) => Err(__fal::missing("prompt")),
+                                    (_, None, _) => Err(__fal::missing("image_url")),
+                                    (_, _, None) => Err(__fal::missing("mask_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -194,10 +200,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -228,10 +233,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(IdeogramV2EditOutput {
-                                    images: __fal::required(f0, "images")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(IdeogramV2EditOutput {
+                                            images: f0,
+                                            seed: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("images")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -50,16 +50,15 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "strength", &self.strength)?;
-                        __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "style", &self.style)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.put("image_url", &self.image_url);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("strength", &self.strength);
+                        map.opt("expand_prompt", &self.expand_prompt);
+                        map.opt("seed", &self.seed);
+                        map.opt("style", &self.style);
+                        map.opt("sync_mode", &self.sync_mode);
                         map.end()
                     }
                 }
@@ -116,16 +115,22 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(IdeogramV2RemixInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    image_url: __fal::required(f1, "image_url")?,
-                                    aspect_ratio: f2,
-                                    strength: f3,
-                                    expand_prompt: f4,
-                                    seed: f5,
-                                    style: f6,
-                                    sync_mode: f7,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(IdeogramV2RemixInput {
+                                            prompt: f0,
+                                            image_url: f1,
+                                            aspect_ratio: f2,
+                                            strength: f3,
+                                            expand_prompt: f4,
+                                            seed: f5,
+                                            style: f6,
+                                            sync_mode: f7,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("prompt")),
+                                    (_, None) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -354,10 +359,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -388,10 +392,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(IdeogramV2RemixOutput {
-                                    images: __fal::required(f0, "images")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(IdeogramV2RemixOutput {
+                                            images: f0,
+                                            seed: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("images")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

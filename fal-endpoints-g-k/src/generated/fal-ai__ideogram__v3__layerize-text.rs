@@ -47,24 +47,19 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "font_file_h1_url", &self.font_file_h1_url)?;
-                        __fal::optional_entry(&mut map, "font_name_h1", &self.font_name_h1)?;
-                        __fal::optional_entry(&mut map, "font_file_h2_url", &self.font_file_h2_url)?;
-                        __fal::optional_entry(&mut map, "font_name_h2", &self.font_name_h2)?;
-                        __fal::optional_entry(&mut map, "font_file_body_url", &self.font_file_body_url)?;
-                        __fal::optional_entry(&mut map, "font_name_body", &self.font_name_body)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "font_file_small_url",
-                            &self.font_file_small_url,
-                        )?;
-                        __fal::optional_entry(&mut map, "font_name_small", &self.font_name_small)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_url", &self.image_url);
+                        map.opt("prompt", &self.prompt);
+                        map.opt("seed", &self.seed);
+                        map.opt("font_file_h1_url", &self.font_file_h1_url);
+                        map.opt("font_name_h1", &self.font_name_h1);
+                        map.opt("font_file_h2_url", &self.font_file_h2_url);
+                        map.opt("font_name_h2", &self.font_name_h2);
+                        map.opt("font_file_body_url", &self.font_file_body_url);
+                        map.opt("font_name_body", &self.font_name_body);
+                        map.opt("font_file_small_url", &self.font_file_small_url);
+                        map.opt("font_name_small", &self.font_name_small);
+                        map.opt("sync_mode", &self.sync_mode);
                         map.end()
                     }
                 }
@@ -133,20 +128,25 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(IdeogramV3LayerizeTextInput {
-                                    image_url: __fal::required(f0, "image_url")?,
-                                    prompt: f1,
-                                    seed: f2,
-                                    font_file_h1_url: f3,
-                                    font_name_h1: f4,
-                                    font_file_h2_url: f5,
-                                    font_name_h2: f6,
-                                    font_file_body_url: f7,
-                                    font_name_body: f8,
-                                    font_file_small_url: f9,
-                                    font_name_small: f10,
-                                    sync_mode: f11,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(IdeogramV3LayerizeTextInput {
+                                            image_url: f0,
+                                            prompt: f1,
+                                            seed: f2,
+                                            font_file_h1_url: f3,
+                                            font_name_h1: f4,
+                                            font_file_h2_url: f5,
+                                            font_name_h2: f6,
+                                            font_file_body_url: f7,
+                                            font_name_body: f8,
+                                            font_file_small_url: f9,
+                                            font_name_small: f10,
+                                            sync_mode: f11,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -291,14 +291,13 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image", &self.image)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "text_containers", &self.text_containers)?;
-                        __fal::optional_entry(&mut map, "text_html", &self.text_html)?;
-                        __fal::optional_entry(&mut map, "image_layers", &self.image_layers)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image", &self.image);
+                        map.put("prompt", &self.prompt);
+                        map.opt("text_containers", &self.text_containers);
+                        map.opt("text_html", &self.text_html);
+                        map.opt("image_layers", &self.image_layers);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -349,14 +348,21 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(IdeogramV3LayerizeTextOutput {
-                                    image: __fal::required(f0, "image")?,
-                                    prompt: __fal::required(f1, "prompt")?,
-                                    text_containers: f2,
-                                    text_html: f3,
-                                    image_layers: f4,
-                                    seed: __fal::required(f5, "seed")?,
-                                })
+                                match (f0, f1, f5) {
+                                    (Some(f0), Some(f1), Some(f5)) => {
+                                        Ok(IdeogramV3LayerizeTextOutput {
+                                            image: f0,
+                                            prompt: f1,
+                                            text_containers: f2,
+                                            text_html: f3,
+                                            image_layers: f4,
+                                            seed: f5,
+                                        })
+                                    }
+                                    (None, _, _) => Err(__fal::missing("image")),
+                                    (_, None, _) => Err(__fal::missing("prompt")),
+                                    (_, _, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

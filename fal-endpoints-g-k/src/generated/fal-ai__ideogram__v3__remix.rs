@@ -67,22 +67,21 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
-                        __fal::optional_entry(&mut map, "rendering_speed", &self.rendering_speed)?;
-                        __fal::optional_entry(&mut map, "color_palette", &self.color_palette)?;
-                        __fal::optional_entry(&mut map, "style_codes", &self.style_codes)?;
-                        __fal::optional_entry(&mut map, "style", &self.style)?;
-                        __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "strength", &self.strength)?;
-                        __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("image_urls", &self.image_urls);
+                        map.opt("rendering_speed", &self.rendering_speed);
+                        map.opt("color_palette", &self.color_palette);
+                        map.opt("style_codes", &self.style_codes);
+                        map.opt("style", &self.style);
+                        map.opt("expand_prompt", &self.expand_prompt);
+                        map.opt("num_images", &self.num_images);
+                        map.opt("seed", &self.seed);
+                        map.opt("sync_mode", &self.sync_mode);
+                        map.put("prompt", &self.prompt);
+                        map.put("image_url", &self.image_url);
+                        map.opt("strength", &self.strength);
+                        map.opt("image_size", &self.image_size);
+                        map.opt("negative_prompt", &self.negative_prompt);
                         map.end()
                     }
                 }
@@ -157,22 +156,28 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(IdeogramV3RemixInput {
-                                    image_urls: f0,
-                                    rendering_speed: f1,
-                                    color_palette: f2,
-                                    style_codes: f3,
-                                    style: f4,
-                                    expand_prompt: f5,
-                                    num_images: f6,
-                                    seed: f7,
-                                    sync_mode: f8,
-                                    prompt: __fal::required(f9, "prompt")?,
-                                    image_url: __fal::required(f10, "image_url")?,
-                                    strength: f11,
-                                    image_size: f12,
-                                    negative_prompt: f13,
-                                })
+                                match (f9, f10) {
+                                    (Some(f9), Some(f10)) => {
+                                        Ok(IdeogramV3RemixInput {
+                                            image_urls: f0,
+                                            rendering_speed: f1,
+                                            color_palette: f2,
+                                            style_codes: f3,
+                                            style: f4,
+                                            expand_prompt: f5,
+                                            num_images: f6,
+                                            seed: f7,
+                                            sync_mode: f8,
+                                            prompt: f9,
+                                            image_url: f10,
+                                            strength: f11,
+                                            image_size: f12,
+                                            negative_prompt: f13,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("prompt")),
+                                    (_, None) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -323,10 +328,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "members", &self.members)?;
-                        __fal::optional_entry(&mut map, "name", &self.name)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("members", &self.members);
+                        map.opt("name", &self.name);
                         map.end()
                     }
                 }
@@ -407,10 +411,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("rgb", &self.rgb)?;
-                        __fal::optional_entry(&mut map, "color_weight", &self.color_weight)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("rgb", &self.rgb);
+                        map.opt("color_weight", &self.color_weight);
                         map.end()
                     }
                 }
@@ -442,10 +445,15 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ColorPaletteMember {
-                                    rgb: __fal::required(f0, "rgb")?,
-                                    color_weight: f1,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ColorPaletteMember {
+                                            rgb: f0,
+                                            color_weight: f1,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("rgb")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -496,10 +504,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -530,10 +537,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(IdeogramV3RemixOutput {
-                                    images: __fal::required(f0, "images")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(IdeogramV3RemixOutput {
+                                            images: f0,
+                                            seed: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("images")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -558,10 +571,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "width", &self.width)?;
-                        __fal::optional_entry(&mut map, "height", &self.height)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("width", &self.width);
+                        map.opt("height", &self.height);
                         map.end()
                     }
                 }
@@ -1023,11 +1035,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "r", &self.r)?;
-                        __fal::optional_entry(&mut map, "g", &self.g)?;
-                        __fal::optional_entry(&mut map, "b", &self.b)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("r", &self.r);
+                        map.opt("g", &self.g);
+                        map.opt("b", &self.b);
                         map.end()
                     }
                 }

@@ -62,35 +62,18 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "controlnet_conditioning_scale",
-                    &self.controlnet_conditioning_scale,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "control_guidance_start",
-                    &self.control_guidance_start,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "control_guidance_end",
-                    &self.control_guidance_end,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "scheduler", &self.scheduler)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("controlnet_conditioning_scale", &self.controlnet_conditioning_scale);
+                map.opt("control_guidance_start", &self.control_guidance_start);
+                map.opt("control_guidance_end", &self.control_guidance_end);
+                map.opt("seed", &self.seed);
+                map.opt("scheduler", &self.scheduler);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("image_size", &self.image_size);
                 map.end()
             }
         }
@@ -156,19 +139,25 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(IllusionDiffusionInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                            negative_prompt: f2,
-                            guidance_scale: f3,
-                            controlnet_conditioning_scale: f4,
-                            control_guidance_start: f5,
-                            control_guidance_end: f6,
-                            seed: f7,
-                            scheduler: f8,
-                            num_inference_steps: f9,
-                            image_size: f10,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(IllusionDiffusionInput {
+                                    image_url: f0,
+                                    prompt: f1,
+                                    negative_prompt: f2,
+                                    guidance_scale: f3,
+                                    controlnet_conditioning_scale: f4,
+                                    control_guidance_start: f5,
+                                    control_guidance_end: f6,
+                                    seed: f7,
+                                    scheduler: f8,
+                                    num_inference_steps: f9,
+                                    image_size: f10,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -320,10 +309,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -354,10 +342,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(IllusionDiffusionOutput {
-                            image: __fal::required(f0, "image")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(IllusionDiffusionOutput {
+                                    image: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -382,10 +376,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
                 map.end()
             }
         }

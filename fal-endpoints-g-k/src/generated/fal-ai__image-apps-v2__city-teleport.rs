@@ -37,14 +37,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("person_image_url", &self.person_image_url)?;
-                    __fal::optional_entry(&mut map, "city_image_url", &self.city_image_url)?;
-                    map.serialize_entry("city_name", &self.city_name)?;
-                    __fal::optional_entry(&mut map, "photo_shot", &self.photo_shot)?;
-                    __fal::optional_entry(&mut map, "camera_angle", &self.camera_angle)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("person_image_url", &self.person_image_url);
+                    map.opt("city_image_url", &self.city_image_url);
+                    map.put("city_name", &self.city_name);
+                    map.opt("photo_shot", &self.photo_shot);
+                    map.opt("camera_angle", &self.camera_angle);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
                     map.end()
                 }
             }
@@ -95,14 +94,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageAppsV2CityTeleportInput {
-                                person_image_url: __fal::required(f0, "person_image_url")?,
-                                city_image_url: f1,
-                                city_name: __fal::required(f2, "city_name")?,
-                                photo_shot: f3,
-                                camera_angle: f4,
-                                aspect_ratio: f5,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(ImageAppsV2CityTeleportInput {
+                                        person_image_url: f0,
+                                        city_image_url: f1,
+                                        city_name: f2,
+                                        photo_shot: f3,
+                                        camera_angle: f4,
+                                        aspect_ratio: f5,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("person_image_url")),
+                                (_, None) => Err(__fal::missing("city_name")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -180,9 +185,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "ratio", &self.ratio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("ratio", &self.ratio);
                     map.end()
                 }
             }
@@ -360,9 +364,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -390,9 +393,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageAppsV2CityTeleportOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImageAppsV2CityTeleportOutput {
+                                        images: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -31,12 +31,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "target_hairstyle", &self.target_hairstyle)?;
-                    __fal::optional_entry(&mut map, "hair_color", &self.hair_color)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("target_hairstyle", &self.target_hairstyle);
+                    map.opt("hair_color", &self.hair_color);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
                     map.end()
                 }
             }
@@ -81,12 +80,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageAppsV2HairChangeInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                target_hairstyle: f1,
-                                hair_color: f2,
-                                aspect_ratio: f3,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImageAppsV2HairChangeInput {
+                                        image_url: f0,
+                                        target_hairstyle: f1,
+                                        hair_color: f2,
+                                        aspect_ratio: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -154,9 +158,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "ratio", &self.ratio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("ratio", &self.ratio);
                     map.end()
                 }
             }
@@ -378,9 +381,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -408,9 +410,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageAppsV2HairChangeOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImageAppsV2HairChangeOutput {
+                                        images: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

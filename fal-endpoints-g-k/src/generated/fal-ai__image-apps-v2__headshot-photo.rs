@@ -27,11 +27,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "background_style", &self.background_style)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("background_style", &self.background_style);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
                     map.end()
                 }
             }
@@ -67,11 +66,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageAppsV2HeadshotPhotoInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                background_style: f1,
-                                aspect_ratio: f2,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImageAppsV2HeadshotPhotoInput {
+                                        image_url: f0,
+                                        background_style: f1,
+                                        aspect_ratio: f2,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -132,9 +136,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "ratio", &self.ratio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("ratio", &self.ratio);
                     map.end()
                 }
             }
@@ -292,9 +295,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -322,9 +324,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageAppsV2HeadshotPhotoOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImageAppsV2HeadshotPhotoOutput {
+                                        images: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

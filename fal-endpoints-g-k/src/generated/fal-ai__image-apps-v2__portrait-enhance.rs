@@ -23,10 +23,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
                     map.end()
                 }
             }
@@ -58,10 +57,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageAppsV2PortraitEnhanceInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                aspect_ratio: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImageAppsV2PortraitEnhanceInput {
+                                        image_url: f0,
+                                        aspect_ratio: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -112,9 +116,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "ratio", &self.ratio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("ratio", &self.ratio);
                     map.end()
                 }
             }
@@ -177,9 +180,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -207,9 +209,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageAppsV2PortraitEnhanceOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImageAppsV2PortraitEnhanceOutput {
+                                        images: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

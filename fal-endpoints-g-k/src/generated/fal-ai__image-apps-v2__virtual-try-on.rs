@@ -31,12 +31,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("person_image_url", &self.person_image_url)?;
-                    map.serialize_entry("clothing_image_url", &self.clothing_image_url)?;
-                    __fal::optional_entry(&mut map, "preserve_pose", &self.preserve_pose)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("person_image_url", &self.person_image_url);
+                    map.put("clothing_image_url", &self.clothing_image_url);
+                    map.opt("preserve_pose", &self.preserve_pose);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
                     map.end()
                 }
             }
@@ -81,12 +80,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageAppsV2VirtualTryOnInput {
-                                person_image_url: __fal::required(f0, "person_image_url")?,
-                                clothing_image_url: __fal::required(f1, "clothing_image_url")?,
-                                preserve_pose: f2,
-                                aspect_ratio: f3,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(ImageAppsV2VirtualTryOnInput {
+                                        person_image_url: f0,
+                                        clothing_image_url: f1,
+                                        preserve_pose: f2,
+                                        aspect_ratio: f3,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("person_image_url")),
+                                (_, None) => Err(__fal::missing("clothing_image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -147,9 +152,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "ratio", &self.ratio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("ratio", &self.ratio);
                     map.end()
                 }
             }
@@ -212,9 +216,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -242,9 +245,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageAppsV2VirtualTryOnOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImageAppsV2VirtualTryOnOutput {
+                                        images: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -47,20 +47,15 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("safety_tolerance", &self.safety_tolerance);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("seed", &self.seed);
+                    map.opt("sync_mode", &self.sync_mode);
                     map.end()
                 }
             }
@@ -117,16 +112,21 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageEditingColorCorrectionInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                guidance_scale: f1,
-                                num_inference_steps: f2,
-                                safety_tolerance: f3,
-                                output_format: f4,
-                                aspect_ratio: f5,
-                                seed: f6,
-                                sync_mode: f7,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImageEditingColorCorrectionInput {
+                                        image_url: f0,
+                                        guidance_scale: f1,
+                                        num_inference_steps: f2,
+                                        safety_tolerance: f3,
+                                        output_format: f4,
+                                        aspect_ratio: f5,
+                                        seed: f6,
+                                        sync_mode: f7,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -361,10 +361,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -395,10 +394,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageEditingColorCorrectionOutput {
-                                images: __fal::required(f0, "images")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(ImageEditingColorCorrectionOutput {
+                                        images: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("images")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

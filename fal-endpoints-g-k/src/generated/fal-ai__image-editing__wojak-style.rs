@@ -46,23 +46,14 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "lora_scale", &self.lora_scale)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("lora_scale", &self.lora_scale);
+                    map.opt("seed", &self.seed);
+                    map.opt("sync_mode", &self.sync_mode);
                     map.end()
                 }
             }
@@ -116,15 +107,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageEditingWojakStyleInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                guidance_scale: f1,
-                                num_inference_steps: f2,
-                                enable_safety_checker: f3,
-                                lora_scale: f4,
-                                seed: f5,
-                                sync_mode: f6,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImageEditingWojakStyleInput {
+                                        image_url: f0,
+                                        guidance_scale: f1,
+                                        num_inference_steps: f2,
+                                        enable_safety_checker: f3,
+                                        lora_scale: f4,
+                                        seed: f5,
+                                        sync_mode: f6,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -239,10 +235,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -273,10 +268,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageEditingWojakStyleOutput {
-                                images: __fal::required(f0, "images")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(ImageEditingWojakStyleOutput {
+                                        images: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("images")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

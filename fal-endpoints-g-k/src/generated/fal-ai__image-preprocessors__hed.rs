@@ -29,11 +29,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "safe", &self.safe)?;
-                    __fal::optional_entry(&mut map, "scribble", &self.scribble)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("safe", &self.safe);
+                    map.opt("scribble", &self.scribble);
                     map.end()
                 }
             }
@@ -67,11 +66,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImagePreprocessorsHedInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                safe: f1,
-                                scribble: f2,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImagePreprocessorsHedInput {
+                                        image_url: f0,
+                                        safe: f1,
+                                        scribble: f2,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -124,9 +128,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
                     map.end()
                 }
             }
@@ -154,9 +157,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImagePreprocessorsHedOutput {
-                                image: __fal::required(f0, "image")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImagePreprocessorsHedOutput {
+                                        image: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

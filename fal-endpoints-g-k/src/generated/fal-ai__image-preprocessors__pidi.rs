@@ -33,12 +33,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "safe", &self.safe)?;
-                    __fal::optional_entry(&mut map, "scribble", &self.scribble)?;
-                    __fal::optional_entry(&mut map, "apply_filter", &self.apply_filter)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("safe", &self.safe);
+                    map.opt("scribble", &self.scribble);
+                    map.opt("apply_filter", &self.apply_filter);
                     map.end()
                 }
             }
@@ -76,12 +75,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImagePreprocessorsPidiInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                safe: f1,
-                                scribble: f2,
-                                apply_filter: f3,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImagePreprocessorsPidiInput {
+                                        image_url: f0,
+                                        safe: f1,
+                                        scribble: f2,
+                                        apply_filter: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -140,9 +144,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
                     map.end()
                 }
             }
@@ -170,9 +173,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImagePreprocessorsPidiOutput {
-                                image: __fal::required(f0, "image")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImagePreprocessorsPidiOutput {
+                                        image: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -82,37 +82,24 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "max_colors", &self.max_colors)?;
-                __fal::optional_entry(&mut map, "auto_color_detect", &self.auto_color_detect)?;
-                __fal::optional_entry(&mut map, "fixed_palette", &self.fixed_palette)?;
-                __fal::optional_entry(&mut map, "detect_method", &self.detect_method)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
-                __fal::optional_entry(&mut map, "downscale_method", &self.downscale_method)?;
-                __fal::optional_entry(&mut map, "trim_borders", &self.trim_borders)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "transparent_background",
-                    &self.transparent_background,
-                )?;
-                __fal::optional_entry(&mut map, "cleanup_morph", &self.cleanup_morph)?;
-                __fal::optional_entry(&mut map, "cleanup_jaggy", &self.cleanup_jaggy)?;
-                __fal::optional_entry(&mut map, "snap_grid", &self.snap_grid)?;
-                __fal::optional_entry(&mut map, "alpha_threshold", &self.alpha_threshold)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "dominant_color_threshold",
-                    &self.dominant_color_threshold,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "background_tolerance",
-                    &self.background_tolerance,
-                )?;
-                __fal::optional_entry(&mut map, "background_mode", &self.background_mode)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("max_colors", &self.max_colors);
+                map.opt("auto_color_detect", &self.auto_color_detect);
+                map.opt("fixed_palette", &self.fixed_palette);
+                map.opt("detect_method", &self.detect_method);
+                map.opt("scale", &self.scale);
+                map.opt("downscale_method", &self.downscale_method);
+                map.opt("trim_borders", &self.trim_borders);
+                map.opt("transparent_background", &self.transparent_background);
+                map.opt("cleanup_morph", &self.cleanup_morph);
+                map.opt("cleanup_jaggy", &self.cleanup_jaggy);
+                map.opt("snap_grid", &self.snap_grid);
+                map.opt("alpha_threshold", &self.alpha_threshold);
+                map.opt("dominant_color_threshold", &self.dominant_color_threshold);
+                map.opt("background_tolerance", &self.background_tolerance);
+                map.opt("background_mode", &self.background_mode);
+                map.opt("sync_mode", &self.sync_mode);
                 map.end()
             }
         }
@@ -196,25 +183,30 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Image2pixelInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            max_colors: f1,
-                            auto_color_detect: f2,
-                            fixed_palette: f3,
-                            detect_method: f4,
-                            scale: f5,
-                            downscale_method: f6,
-                            trim_borders: f7,
-                            transparent_background: f8,
-                            cleanup_morph: f9,
-                            cleanup_jaggy: f10,
-                            snap_grid: f11,
-                            alpha_threshold: f12,
-                            dominant_color_threshold: f13,
-                            background_tolerance: f14,
-                            background_mode: f15,
-                            sync_mode: f16,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(Image2pixelInput {
+                                    image_url: f0,
+                                    max_colors: f1,
+                                    auto_color_detect: f2,
+                                    fixed_palette: f3,
+                                    detect_method: f4,
+                                    scale: f5,
+                                    downscale_method: f6,
+                                    trim_borders: f7,
+                                    transparent_background: f8,
+                                    cleanup_morph: f9,
+                                    cleanup_jaggy: f10,
+                                    snap_grid: f11,
+                                    alpha_threshold: f12,
+                                    dominant_color_threshold: f13,
+                                    background_tolerance: f14,
+                                    background_mode: f15,
+                                    sync_mode: f16,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -702,12 +694,11 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("pixel_scale", &self.pixel_scale)?;
-                map.serialize_entry("palette", &self.palette)?;
-                map.serialize_entry("num_colors", &self.num_colors)?;
-                map.serialize_entry("images", &self.images)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("pixel_scale", &self.pixel_scale);
+                map.put("palette", &self.palette);
+                map.put("num_colors", &self.num_colors);
+                map.put("images", &self.images);
                 map.end()
             }
         }
@@ -745,12 +736,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Image2pixelOutput {
-                            pixel_scale: __fal::required(f0, "pixel_scale")?,
-                            palette: __fal::required(f1, "palette")?,
-                            num_colors: __fal::required(f2, "num_colors")?,
-                            images: __fal::required(f3, "images")?,
-                        })
+                        match (f0, f1, f2, f3) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                Ok(Image2pixelOutput {
+                                    pixel_scale: f0,
+                                    palette: f1,
+                                    num_colors: f2,
+                                    images: f3,
+                                })
+                            }
+                            (None, _, _, _) => Err(__fal::missing("pixel_scale")),
+                            (_, None, _, _) => Err(__fal::missing("palette")),
+                            (_, _, None, _) => Err(__fal::missing("num_colors")),
+                            (_, _, _, None) => Err(__fal::missing("images")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -71,20 +71,19 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "colormode", &self.colormode)?;
-                __fal::optional_entry(&mut map, "hierarchical", &self.hierarchical)?;
-                __fal::optional_entry(&mut map, "mode", &self.mode)?;
-                __fal::optional_entry(&mut map, "filter_speckle", &self.filter_speckle)?;
-                __fal::optional_entry(&mut map, "color_precision", &self.color_precision)?;
-                __fal::optional_entry(&mut map, "layer_difference", &self.layer_difference)?;
-                __fal::optional_entry(&mut map, "corner_threshold", &self.corner_threshold)?;
-                __fal::optional_entry(&mut map, "length_threshold", &self.length_threshold)?;
-                __fal::optional_entry(&mut map, "max_iterations", &self.max_iterations)?;
-                __fal::optional_entry(&mut map, "splice_threshold", &self.splice_threshold)?;
-                __fal::optional_entry(&mut map, "path_precision", &self.path_precision)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("colormode", &self.colormode);
+                map.opt("hierarchical", &self.hierarchical);
+                map.opt("mode", &self.mode);
+                map.opt("filter_speckle", &self.filter_speckle);
+                map.opt("color_precision", &self.color_precision);
+                map.opt("layer_difference", &self.layer_difference);
+                map.opt("corner_threshold", &self.corner_threshold);
+                map.opt("length_threshold", &self.length_threshold);
+                map.opt("max_iterations", &self.max_iterations);
+                map.opt("splice_threshold", &self.splice_threshold);
+                map.opt("path_precision", &self.path_precision);
                 map.end()
             }
         }
@@ -153,20 +152,25 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Image2svgInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            colormode: f1,
-                            hierarchical: f2,
-                            mode: f3,
-                            filter_speckle: f4,
-                            color_precision: f5,
-                            layer_difference: f6,
-                            corner_threshold: f7,
-                            length_threshold: f8,
-                            max_iterations: f9,
-                            splice_threshold: f10,
-                            path_precision: f11,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(Image2svgInput {
+                                    image_url: f0,
+                                    colormode: f1,
+                                    hierarchical: f2,
+                                    mode: f3,
+                                    filter_speckle: f4,
+                                    color_precision: f5,
+                                    layer_difference: f6,
+                                    corner_threshold: f7,
+                                    length_threshold: f8,
+                                    max_iterations: f9,
+                                    splice_threshold: f10,
+                                    path_precision: f11,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -509,9 +513,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
                 map.end()
             }
         }
@@ -539,9 +542,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Image2svgOutput {
-                            images: __fal::required(f0, "images")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(Image2svgOutput { images: f0 }),
+                            (None,) => Err(__fal::missing("images")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -33,12 +33,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "a", &self.a)?;
-                    __fal::optional_entry(&mut map, "bg_th", &self.bg_th)?;
-                    __fal::optional_entry(&mut map, "depth_and_normal", &self.depth_and_normal)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("a", &self.a);
+                    map.opt("bg_th", &self.bg_th);
+                    map.opt("depth_and_normal", &self.depth_and_normal);
                     map.end()
                 }
             }
@@ -76,12 +75,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageutilsDepthInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                a: f1,
-                                bg_th: f2,
-                                depth_and_normal: f3,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImageutilsDepthInput {
+                                        image_url: f0,
+                                        a: f1,
+                                        bg_th: f2,
+                                        depth_and_normal: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -140,9 +144,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
                     map.end()
                 }
             }
@@ -170,9 +173,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageutilsDepthOutput {
-                                image: __fal::required(f0, "image")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(ImageutilsDepthOutput { image: f0 }),
+                                (None,) => Err(__fal::missing("image")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -45,27 +45,14 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "emotional_audio_url",
-                        &self.emotional_audio_url,
-                    )?;
-                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "emotional_strengths",
-                        &self.emotional_strengths,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "should_use_prompt_for_emotion",
-                        &self.should_use_prompt_for_emotion,
-                    )?;
-                    __fal::optional_entry(&mut map, "emotion_prompt", &self.emotion_prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio_url", &self.audio_url);
+                    map.put("prompt", &self.prompt);
+                    map.opt("emotional_audio_url", &self.emotional_audio_url);
+                    map.opt("strength", &self.strength);
+                    map.opt("emotional_strengths", &self.emotional_strengths);
+                    map.opt("should_use_prompt_for_emotion", &self.should_use_prompt_for_emotion);
+                    map.opt("emotion_prompt", &self.emotion_prompt);
                     map.end()
                 }
             }
@@ -119,15 +106,21 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(IndexTts2TextToSpeechInput {
-                                audio_url: __fal::required(f0, "audio_url")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                                emotional_audio_url: f2,
-                                strength: f3,
-                                emotional_strengths: f4,
-                                should_use_prompt_for_emotion: f5,
-                                emotion_prompt: f6,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(IndexTts2TextToSpeechInput {
+                                        audio_url: f0,
+                                        prompt: f1,
+                                        emotional_audio_url: f2,
+                                        strength: f3,
+                                        emotional_strengths: f4,
+                                        should_use_prompt_for_emotion: f5,
+                                        emotion_prompt: f6,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("audio_url")),
+                                (_, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -260,16 +253,15 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "happy", &self.happy)?;
-                    __fal::optional_entry(&mut map, "angry", &self.angry)?;
-                    __fal::optional_entry(&mut map, "sad", &self.sad)?;
-                    __fal::optional_entry(&mut map, "afraid", &self.afraid)?;
-                    __fal::optional_entry(&mut map, "disgusted", &self.disgusted)?;
-                    __fal::optional_entry(&mut map, "melancholic", &self.melancholic)?;
-                    __fal::optional_entry(&mut map, "surprised", &self.surprised)?;
-                    __fal::optional_entry(&mut map, "calm", &self.calm)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("happy", &self.happy);
+                    map.opt("angry", &self.angry);
+                    map.opt("sad", &self.sad);
+                    map.opt("afraid", &self.afraid);
+                    map.opt("disgusted", &self.disgusted);
+                    map.opt("melancholic", &self.melancholic);
+                    map.opt("surprised", &self.surprised);
+                    map.opt("calm", &self.calm);
                     map.end()
                 }
             }
@@ -483,9 +475,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
                     map.end()
                 }
             }
@@ -513,9 +504,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(IndexTts2TextToSpeechOutput {
-                                audio: __fal::required(f0, "audio")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(IndexTts2TextToSpeechOutput {
+                                        audio: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -47,15 +47,14 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.put("audio_url", &self.audio_url);
+                    map.put("prompt", &self.prompt);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("seed", &self.seed);
+                    map.opt("acceleration", &self.acceleration);
                     map.end()
                 }
             }
@@ -109,15 +108,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(InfinitalkVideoToVideoInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                audio_url: __fal::required(f1, "audio_url")?,
-                                prompt: __fal::required(f2, "prompt")?,
-                                num_frames: f3,
-                                resolution: f4,
-                                seed: f5,
-                                acceleration: f6,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(InfinitalkVideoToVideoInput {
+                                        video_url: f0,
+                                        audio_url: f1,
+                                        prompt: f2,
+                                        num_frames: f3,
+                                        resolution: f4,
+                                        seed: f5,
+                                        acceleration: f6,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("video_url")),
+                                (_, None, _) => Err(__fal::missing("audio_url")),
+                                (_, _, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -299,10 +305,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -333,10 +338,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(InfinitalkVideoToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(InfinitalkVideoToVideoOutput {
+                                        video: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -54,21 +54,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "tau_video", &self.tau_video)?;
-                    __fal::optional_entry(&mut map, "use_apg", &self.use_apg)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "enhance_prompt", &self.enhance_prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("tau_video", &self.tau_video);
+                    map.opt("use_apg", &self.use_apg);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("seed", &self.seed);
+                    map.opt("enhance_prompt", &self.enhance_prompt);
                     map.end()
                 }
             }
@@ -128,17 +123,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(InfinityStarTextToVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                negative_prompt: f1,
-                                num_inference_steps: f2,
-                                guidance_scale: f3,
-                                tau_video: f4,
-                                use_apg: f5,
-                                aspect_ratio: f6,
-                                seed: f7,
-                                enhance_prompt: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(InfinityStarTextToVideoInput {
+                                        prompt: f0,
+                                        negative_prompt: f1,
+                                        num_inference_steps: f2,
+                                        guidance_scale: f3,
+                                        tau_video: f4,
+                                        use_apg: f5,
+                                        aspect_ratio: f6,
+                                        seed: f7,
+                                        enhance_prompt: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -345,9 +345,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -375,9 +374,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(InfinityStarTextToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(InfinityStarTextToVideoOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

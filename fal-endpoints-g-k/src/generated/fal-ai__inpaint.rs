@@ -50,20 +50,15 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("model_name", &self.model_name)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("mask_url", &self.mask_url)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("model_name", &self.model_name);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.put("image_url", &self.image_url);
+                map.put("mask_url", &self.mask_url);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -120,16 +115,24 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(InpaintInput {
-                            model_name: __fal::required(f0, "model_name")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                            negative_prompt: f2,
-                            image_url: __fal::required(f3, "image_url")?,
-                            mask_url: __fal::required(f4, "mask_url")?,
-                            num_inference_steps: f5,
-                            guidance_scale: f6,
-                            seed: f7,
-                        })
+                        match (f0, f1, f3, f4) {
+                            (Some(f0), Some(f1), Some(f3), Some(f4)) => {
+                                Ok(InpaintInput {
+                                    model_name: f0,
+                                    prompt: f1,
+                                    negative_prompt: f2,
+                                    image_url: f3,
+                                    mask_url: f4,
+                                    num_inference_steps: f5,
+                                    guidance_scale: f6,
+                                    seed: f7,
+                                })
+                            }
+                            (None, _, _, _) => Err(__fal::missing("model_name")),
+                            (_, None, _, _) => Err(__fal::missing("prompt")),
+                            (_, _, None, _) => Err(__fal::missing("image_url")),
+                            (_, _, _, None) => Err(__fal::missing("mask_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -226,10 +229,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -260,10 +262,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(InpaintOutput {
-                            image: __fal::required(f0, "image")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(InpaintOutput {
+                                    image: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

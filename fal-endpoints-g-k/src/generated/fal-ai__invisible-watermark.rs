@@ -32,12 +32,11 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "watermark", &self.watermark)?;
-                __fal::optional_entry(&mut map, "decode", &self.decode)?;
-                __fal::optional_entry(&mut map, "length", &self.length)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("watermark", &self.watermark);
+                map.opt("decode", &self.decode);
+                map.opt("length", &self.length);
                 map.end()
             }
         }
@@ -75,12 +74,17 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(InvisibleWatermarkInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            watermark: f1,
-                            decode: f2,
-                            length: f3,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(InvisibleWatermarkInput {
+                                    image_url: f0,
+                                    watermark: f1,
+                                    decode: f2,
+                                    length: f3,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -145,15 +149,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "image", &self.image)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "extracted_watermark",
-                    &self.extracted_watermark,
-                )?;
-                __fal::optional_entry(&mut map, "length", &self.length)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("image", &self.image);
+                map.opt("extracted_watermark", &self.extracted_watermark);
+                map.opt("length", &self.length);
                 map.end()
             }
         }

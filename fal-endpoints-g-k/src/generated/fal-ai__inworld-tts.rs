@@ -28,11 +28,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("text", &self.text)?;
-                __fal::optional_entry(&mut map, "voice", &self.voice)?;
-                __fal::optional_entry(&mut map, "sample_rate_hertz", &self.sample_rate_hertz)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("text", &self.text);
+                map.opt("voice", &self.voice);
+                map.opt("sample_rate_hertz", &self.sample_rate_hertz);
                 map.end()
             }
         }
@@ -66,11 +65,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(InworldTtsInput {
-                            text: __fal::required(f0, "text")?,
-                            voice: f1,
-                            sample_rate_hertz: f2,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(InworldTtsInput {
+                                    text: f0,
+                                    voice: f1,
+                                    sample_rate_hertz: f2,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("text")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -137,9 +141,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio", &self.audio)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio", &self.audio);
                 map.end()
             }
         }
@@ -167,9 +170,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(InworldTtsOutput {
-                            audio: __fal::required(f0, "audio")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(InworldTtsOutput { audio: f0 }),
+                            (None,) => Err(__fal::missing("audio")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -37,12 +37,11 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("duration", &self.duration);
                         map.end()
                     }
                 }
@@ -80,12 +79,17 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Kandinsky5TextToVideoDistillInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    resolution: f1,
-                                    aspect_ratio: f2,
-                                    duration: f3,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(Kandinsky5TextToVideoDistillInput {
+                                            prompt: f0,
+                                            resolution: f1,
+                                            aspect_ratio: f2,
+                                            duration: f3,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -319,9 +323,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("video", &self.video);
                         map.end()
                     }
                 }

@@ -53,17 +53,16 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "elements", &self.elements)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "result_type", &self.result_type)?;
-                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __fal::optional_entry(&mut map, "series_amount", &self.series_amount)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("elements", &self.elements);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("result_type", &self.result_type);
+                        map.opt("num_images", &self.num_images);
+                        map.opt("series_amount", &self.series_amount);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("output_format", &self.output_format);
+                        map.opt("sync_mode", &self.sync_mode);
                         map.end()
                     }
                 }
@@ -123,17 +122,22 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(KlingImageO3TextToImageInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    elements: f1,
-                                    resolution: f2,
-                                    result_type: f3,
-                                    num_images: f4,
-                                    series_amount: f5,
-                                    aspect_ratio: f6,
-                                    output_format: f7,
-                                    sync_mode: f8,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(KlingImageO3TextToImageInput {
+                                            prompt: f0,
+                                            elements: f1,
+                                            resolution: f2,
+                                            result_type: f3,
+                                            num_images: f4,
+                                            series_amount: f5,
+                                            aspect_ratio: f6,
+                                            output_format: f7,
+                                            sync_mode: f8,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -374,14 +378,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "frontal_image_url", &self.frontal_image_url)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "reference_image_urls",
-                            &self.reference_image_urls,
-                        )?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("frontal_image_url", &self.frontal_image_url);
+                        map.opt("reference_image_urls", &self.reference_image_urls);
                         map.end()
                     }
                 }
@@ -465,9 +464,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
                         map.end()
                     }
                 }
@@ -495,9 +493,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(KlingImageO3TextToImageOutput {
-                                    images: __fal::required(f0, "images")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(KlingImageO3TextToImageOutput {
+                                            images: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("images")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -49,16 +49,15 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "elements", &self.elements)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("elements", &self.elements);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("num_images", &self.num_images);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("output_format", &self.output_format);
+                        map.opt("sync_mode", &self.sync_mode);
                         map.end()
                     }
                 }
@@ -115,16 +114,21 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(KlingImageV3TextToImageInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    negative_prompt: f1,
-                                    elements: f2,
-                                    resolution: f3,
-                                    num_images: f4,
-                                    aspect_ratio: f5,
-                                    output_format: f6,
-                                    sync_mode: f7,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(KlingImageV3TextToImageInput {
+                                            prompt: f0,
+                                            negative_prompt: f1,
+                                            elements: f2,
+                                            resolution: f3,
+                                            num_images: f4,
+                                            aspect_ratio: f5,
+                                            output_format: f6,
+                                            sync_mode: f7,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -357,14 +361,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "frontal_image_url", &self.frontal_image_url)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "reference_image_urls",
-                            &self.reference_image_urls,
-                        )?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("frontal_image_url", &self.frontal_image_url);
+                        map.opt("reference_image_urls", &self.reference_image_urls);
                         map.end()
                     }
                 }
@@ -448,9 +447,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
                         map.end()
                     }
                 }
@@ -478,9 +476,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(KlingImageV3TextToImageOutput {
-                                    images: __fal::required(f0, "images")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(KlingImageV3TextToImageOutput {
+                                            images: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("images")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -21,9 +21,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("voice_url", &self.voice_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("voice_url", &self.voice_url);
                     map.end()
                 }
             }
@@ -51,9 +50,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(KlingVideoCreateVoiceInput {
-                                voice_url: __fal::required(f0, "voice_url")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(KlingVideoCreateVoiceInput {
+                                        voice_url: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("voice_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -96,9 +100,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("voice_id", &self.voice_id)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("voice_id", &self.voice_id);
                     map.end()
                 }
             }
@@ -126,9 +129,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(KlingVideoCreateVoiceOutput {
-                                voice_id: __fal::required(f0, "voice_id")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(KlingVideoCreateVoiceOutput {
+                                        voice_id: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("voice_id")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -27,10 +27,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video_url", &self.video_url)?;
-                        map.serialize_entry("audio_url", &self.audio_url)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video_url", &self.video_url);
+                        map.put("audio_url", &self.audio_url);
                         map.end()
                     }
                 }
@@ -62,10 +61,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(KlingVideoLipsyncAudioToVideoInput {
-                                    video_url: __fal::required(f0, "video_url")?,
-                                    audio_url: __fal::required(f1, "audio_url")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(KlingVideoLipsyncAudioToVideoInput {
+                                            video_url: f0,
+                                            audio_url: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("video_url")),
+                                    (_, None) => Err(__fal::missing("audio_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -112,9 +117,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -142,9 +146,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(KlingVideoLipsyncAudioToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(KlingVideoLipsyncAudioToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

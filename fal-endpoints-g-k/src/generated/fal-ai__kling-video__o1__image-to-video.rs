@@ -36,12 +36,11 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        map.serialize_entry("start_image_url", &self.start_image_url)?;
-                        __fal::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.put("start_image_url", &self.start_image_url);
+                        map.opt("end_image_url", &self.end_image_url);
+                        map.opt("duration", &self.duration);
                         map.end()
                     }
                 }
@@ -81,12 +80,18 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(KlingVideoO1ImageToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    start_image_url: __fal::required(f1, "start_image_url")?,
-                                    end_image_url: f2,
-                                    duration: f3,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(KlingVideoO1ImageToVideoInput {
+                                            prompt: f0,
+                                            start_image_url: f1,
+                                            end_image_url: f2,
+                                            duration: f3,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("prompt")),
+                                    (_, None) => Err(__fal::missing("start_image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -267,9 +272,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -297,9 +301,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(KlingVideoO1ImageToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(KlingVideoO1ImageToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -40,13 +40,12 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
-                            __fal::optional_entry(&mut map, "elements", &self.elements)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("image_urls", &self.image_urls);
+                            map.opt("elements", &self.elements);
+                            map.opt("duration", &self.duration);
+                            map.opt("aspect_ratio", &self.aspect_ratio);
                             map.end()
                         }
                     }
@@ -94,13 +93,18 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoO1StandardReferenceToVideoInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        image_urls: f1,
-                                        elements: f2,
-                                        duration: f3,
-                                        aspect_ratio: f4,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoO1StandardReferenceToVideoInput {
+                                                prompt: f0,
+                                                image_urls: f1,
+                                                elements: f2,
+                                                duration: f3,
+                                                aspect_ratio: f4,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -380,9 +384,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -410,9 +413,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoO1StandardReferenceToVideoOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoO1StandardReferenceToVideoOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -431,14 +439,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("frontal_image_url", &self.frontal_image_url)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "reference_image_urls",
-                                &self.reference_image_urls,
-                            )?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("frontal_image_url", &self.frontal_image_url);
+                            map.opt("reference_image_urls", &self.reference_image_urls);
                             map.end()
                         }
                     }
@@ -472,10 +475,15 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(OmniVideoElementInput {
-                                        frontal_image_url: __fal::required(f0, "frontal_image_url")?,
-                                        reference_image_urls: f1,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(OmniVideoElementInput {
+                                                frontal_image_url: f0,
+                                                reference_image_urls: f1,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("frontal_image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -48,15 +48,14 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            map.serialize_entry("video_url", &self.video_url)?;
-                            __fal::optional_entry(&mut map, "keep_audio", &self.keep_audio)?;
-                            __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
-                            __fal::optional_entry(&mut map, "elements", &self.elements)?;
-                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.put("video_url", &self.video_url);
+                            map.opt("keep_audio", &self.keep_audio);
+                            map.opt("image_urls", &self.image_urls);
+                            map.opt("elements", &self.elements);
+                            map.opt("aspect_ratio", &self.aspect_ratio);
+                            map.opt("duration", &self.duration);
                             map.end()
                         }
                     }
@@ -110,15 +109,21 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoO1VideoToVideoReferenceInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        video_url: __fal::required(f1, "video_url")?,
-                                        keep_audio: f2,
-                                        image_urls: f3,
-                                        elements: f4,
-                                        aspect_ratio: f5,
-                                        duration: f6,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(KlingVideoO1VideoToVideoReferenceInput {
+                                                prompt: f0,
+                                                video_url: f1,
+                                                keep_audio: f2,
+                                                image_urls: f3,
+                                                elements: f4,
+                                                aspect_ratio: f5,
+                                                duration: f6,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("prompt")),
+                                        (_, None) => Err(__fal::missing("video_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -412,9 +417,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -442,9 +446,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoO1VideoToVideoReferenceOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoO1VideoToVideoReferenceOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -463,14 +472,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("frontal_image_url", &self.frontal_image_url)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "reference_image_urls",
-                                &self.reference_image_urls,
-                            )?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("frontal_image_url", &self.frontal_image_url);
+                            map.opt("reference_image_urls", &self.reference_image_urls);
                             map.end()
                         }
                     }
@@ -504,10 +508,15 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(OmniVideoElementInput {
-                                        frontal_image_url: __fal::required(f0, "frontal_image_url")?,
-                                        reference_image_urls: f1,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(OmniVideoElementInput {
+                                                frontal_image_url: f0,
+                                                reference_image_urls: f1,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("frontal_image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

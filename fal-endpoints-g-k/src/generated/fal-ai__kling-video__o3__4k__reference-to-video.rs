@@ -63,18 +63,17 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "multi_prompt", &self.multi_prompt)?;
-                            __fal::optional_entry(&mut map, "start_image_url", &self.start_image_url)?;
-                            __fal::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
-                            __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
-                            __fal::optional_entry(&mut map, "elements", &self.elements)?;
-                            __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "shot_type", &self.shot_type)?;
-                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("prompt", &self.prompt);
+                            map.opt("multi_prompt", &self.multi_prompt);
+                            map.opt("start_image_url", &self.start_image_url);
+                            map.opt("end_image_url", &self.end_image_url);
+                            map.opt("image_urls", &self.image_urls);
+                            map.opt("elements", &self.elements);
+                            map.opt("generate_audio", &self.generate_audio);
+                            map.opt("duration", &self.duration);
+                            map.opt("shot_type", &self.shot_type);
+                            map.opt("aspect_ratio", &self.aspect_ratio);
                             map.end()
                         }
                     }
@@ -523,16 +522,11 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "frontal_image_url", &self.frontal_image_url)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "reference_image_urls",
-                                &self.reference_image_urls,
-                            )?;
-                            __fal::optional_entry(&mut map, "video_url", &self.video_url)?;
-                            __fal::optional_entry(&mut map, "voice_id", &self.voice_id)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("frontal_image_url", &self.frontal_image_url);
+                            map.opt("reference_image_urls", &self.reference_image_urls);
+                            map.opt("video_url", &self.video_url);
+                            map.opt("voice_id", &self.voice_id);
                             map.end()
                         }
                     }
@@ -648,10 +642,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("duration", &self.duration);
                             map.end()
                         }
                     }
@@ -683,10 +676,15 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingV3MultiPromptElement {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        duration: f1,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingV3MultiPromptElement {
+                                                prompt: f0,
+                                                duration: f1,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -869,9 +867,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -899,9 +896,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoO34kReferenceToVideoOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoO34kReferenceToVideoOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -47,14 +47,13 @@ pub mod fal_ai {
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                use __fal::serde::ser::SerializeMap as _;
-                                let mut map = serializer.serialize_map(None)?;
-                                map.serialize_entry("prompt", &self.prompt)?;
-                                map.serialize_entry("video_url", &self.video_url)?;
-                                __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
-                                __fal::optional_entry(&mut map, "keep_audio", &self.keep_audio)?;
-                                __fal::optional_entry(&mut map, "elements", &self.elements)?;
-                                __fal::optional_entry(&mut map, "shot_type", &self.shot_type)?;
+                                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                                map.put("prompt", &self.prompt);
+                                map.put("video_url", &self.video_url);
+                                map.opt("image_urls", &self.image_urls);
+                                map.opt("keep_audio", &self.keep_audio);
+                                map.opt("elements", &self.elements);
+                                map.opt("shot_type", &self.shot_type);
                                 map.end()
                             }
                         }
@@ -105,14 +104,20 @@ pub mod fal_ai {
                                                 _ => __fal::skip(&mut map),
                                             }?;
                                         }
-                                        Ok(KlingVideoO3ProVideoToVideoEditInput {
-                                            prompt: __fal::required(f0, "prompt")?,
-                                            video_url: __fal::required(f1, "video_url")?,
-                                            image_urls: f2,
-                                            keep_audio: f3,
-                                            elements: f4,
-                                            shot_type: f5,
-                                        })
+                                        match (f0, f1) {
+                                            (Some(f0), Some(f1)) => {
+                                                Ok(KlingVideoO3ProVideoToVideoEditInput {
+                                                    prompt: f0,
+                                                    video_url: f1,
+                                                    image_urls: f2,
+                                                    keep_audio: f3,
+                                                    elements: f4,
+                                                    shot_type: f5,
+                                                })
+                                            }
+                                            (None, _) => Err(__fal::missing("prompt")),
+                                            (_, None) => Err(__fal::missing("video_url")),
+                                        }
                                     }
                                 }
                                 deserializer.deserialize_map(FalVisitor)
@@ -207,14 +212,9 @@ pub mod fal_ai {
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                use __fal::serde::ser::SerializeMap as _;
-                                let mut map = serializer.serialize_map(None)?;
-                                __fal::optional_entry(&mut map, "frontal_image_url", &self.frontal_image_url)?;
-                                __fal::optional_entry(
-                                    &mut map,
-                                    "reference_image_urls",
-                                    &self.reference_image_urls,
-                                )?;
+                                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                                map.opt("frontal_image_url", &self.frontal_image_url);
+                                map.opt("reference_image_urls", &self.reference_image_urls);
                                 map.end()
                             }
                         }
@@ -300,9 +300,8 @@ pub mod fal_ai {
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                use __fal::serde::ser::SerializeMap as _;
-                                let mut map = serializer.serialize_map(None)?;
-                                map.serialize_entry("video", &self.video)?;
+                                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                                map.put("video", &self.video);
                                 map.end()
                             }
                         }
@@ -330,9 +329,14 @@ pub mod fal_ai {
                                                 _ => __fal::skip(&mut map),
                                             }?;
                                         }
-                                        Ok(KlingVideoO3ProVideoToVideoEditOutput {
-                                            video: __fal::required(f0, "video")?,
-                                        })
+                                        match (f0,) {
+                                            (Some(f0),) => {
+                                                Ok(KlingVideoO3ProVideoToVideoEditOutput {
+                                                    video: f0,
+                                                })
+                                            }
+                                            (None,) => Err(__fal::missing("video")),
+                                        }
                                     }
                                 }
                                 deserializer.deserialize_map(FalVisitor)

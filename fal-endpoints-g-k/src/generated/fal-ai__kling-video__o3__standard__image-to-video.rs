@@ -51,15 +51,14 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                            map.serialize_entry("image_url", &self.image_url)?;
-                            __fal::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                            __fal::optional_entry(&mut map, "multi_prompt", &self.multi_prompt)?;
-                            __fal::optional_entry(&mut map, "shot_type", &self.shot_type)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("prompt", &self.prompt);
+                            map.put("image_url", &self.image_url);
+                            map.opt("end_image_url", &self.end_image_url);
+                            map.opt("duration", &self.duration);
+                            map.opt("generate_audio", &self.generate_audio);
+                            map.opt("multi_prompt", &self.multi_prompt);
+                            map.opt("shot_type", &self.shot_type);
                             map.end()
                         }
                     }
@@ -113,15 +112,20 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoO3StandardImageToVideoInput {
-                                        prompt: f0,
-                                        image_url: __fal::required(f1, "image_url")?,
-                                        end_image_url: f2,
-                                        duration: f3,
-                                        generate_audio: f4,
-                                        multi_prompt: f5,
-                                        shot_type: f6,
-                                    })
+                                    match (f1,) {
+                                        (Some(f1),) => {
+                                            Ok(KlingVideoO3StandardImageToVideoInput {
+                                                prompt: f0,
+                                                image_url: f1,
+                                                end_image_url: f2,
+                                                duration: f3,
+                                                generate_audio: f4,
+                                                multi_prompt: f5,
+                                                shot_type: f6,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -361,10 +365,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("duration", &self.duration);
                             map.end()
                         }
                     }
@@ -396,10 +399,15 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingV3MultiPromptElement {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        duration: f1,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingV3MultiPromptElement {
+                                                prompt: f0,
+                                                duration: f1,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -594,9 +602,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -624,9 +631,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoO3StandardImageToVideoOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoO3StandardImageToVideoOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -42,13 +42,12 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            map.serialize_entry("input_image_urls", &self.input_image_urls)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                            __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.put("input_image_urls", &self.input_image_urls);
+                            map.opt("duration", &self.duration);
+                            map.opt("aspect_ratio", &self.aspect_ratio);
+                            map.opt("negative_prompt", &self.negative_prompt);
                             map.end()
                         }
                     }
@@ -96,13 +95,19 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV16ProElementsInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        input_image_urls: __fal::required(f1, "input_image_urls")?,
-                                        duration: f2,
-                                        aspect_ratio: f3,
-                                        negative_prompt: f4,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(KlingVideoV16ProElementsInput {
+                                                prompt: f0,
+                                                input_image_urls: f1,
+                                                duration: f2,
+                                                aspect_ratio: f3,
+                                                negative_prompt: f4,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("prompt")),
+                                        (_, None) => Err(__fal::missing("input_image_urls")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -348,9 +353,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -378,9 +382,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV16ProElementsOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoV16ProElementsOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

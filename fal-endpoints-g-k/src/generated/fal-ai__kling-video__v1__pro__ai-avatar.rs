@@ -31,11 +31,10 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("image_url", &self.image_url)?;
-                            map.serialize_entry("audio_url", &self.audio_url)?;
-                            __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("image_url", &self.image_url);
+                            map.put("audio_url", &self.audio_url);
+                            map.opt("prompt", &self.prompt);
                             map.end()
                         }
                     }
@@ -69,11 +68,17 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV1ProAiAvatarInput {
-                                        image_url: __fal::required(f0, "image_url")?,
-                                        audio_url: __fal::required(f1, "audio_url")?,
-                                        prompt: f2,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(KlingVideoV1ProAiAvatarInput {
+                                                image_url: f0,
+                                                audio_url: f1,
+                                                prompt: f2,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("image_url")),
+                                        (_, None) => Err(__fal::missing("audio_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -128,10 +133,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
-                            map.serialize_entry("duration", &self.duration)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
+                            map.put("duration", &self.duration);
                             map.end()
                         }
                     }
@@ -163,10 +167,16 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV1ProAiAvatarOutput {
-                                        video: __fal::required(f0, "video")?,
-                                        duration: __fal::required(f1, "duration")?,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(KlingVideoV1ProAiAvatarOutput {
+                                                video: f0,
+                                                duration: f1,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("video")),
+                                        (_, None) => Err(__fal::missing("duration")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -33,11 +33,10 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "input_image_urls", &self.input_image_urls)?;
-                            map.serialize_entry("effect_scene", &self.effect_scene)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("input_image_urls", &self.input_image_urls);
+                            map.put("effect_scene", &self.effect_scene);
+                            map.opt("duration", &self.duration);
                             map.end()
                         }
                     }
@@ -73,11 +72,16 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV1StandardEffectsInput {
-                                        input_image_urls: f0,
-                                        effect_scene: __fal::required(f1, "effect_scene")?,
-                                        duration: f2,
-                                    })
+                                    match (f1,) {
+                                        (Some(f1),) => {
+                                            Ok(KlingVideoV1StandardEffectsInput {
+                                                input_image_urls: f0,
+                                                effect_scene: f1,
+                                                duration: f2,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("effect_scene")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -1276,9 +1280,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -1306,9 +1309,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV1StandardEffectsOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoV1StandardEffectsOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -51,16 +51,15 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            map.serialize_entry("image_url", &self.image_url)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                            __fal::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
-                            __fal::optional_entry(&mut map, "tail_image_url", &self.tail_image_url)?;
-                            __fal::optional_entry(&mut map, "static_mask_url", &self.static_mask_url)?;
-                            __fal::optional_entry(&mut map, "dynamic_masks", &self.dynamic_masks)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.put("image_url", &self.image_url);
+                            map.opt("duration", &self.duration);
+                            map.opt("negative_prompt", &self.negative_prompt);
+                            map.opt("cfg_scale", &self.cfg_scale);
+                            map.opt("tail_image_url", &self.tail_image_url);
+                            map.opt("static_mask_url", &self.static_mask_url);
+                            map.opt("dynamic_masks", &self.dynamic_masks);
                             map.end()
                         }
                     }
@@ -117,16 +116,22 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV1StandardImageToVideoInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        image_url: __fal::required(f1, "image_url")?,
-                                        duration: f2,
-                                        negative_prompt: f3,
-                                        cfg_scale: f4,
-                                        tail_image_url: f5,
-                                        static_mask_url: f6,
-                                        dynamic_masks: f7,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(KlingVideoV1StandardImageToVideoInput {
+                                                prompt: f0,
+                                                image_url: f1,
+                                                duration: f2,
+                                                negative_prompt: f3,
+                                                cfg_scale: f4,
+                                                tail_image_url: f5,
+                                                static_mask_url: f6,
+                                                dynamic_masks: f7,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("prompt")),
+                                        (_, None) => Err(__fal::missing("image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -326,10 +331,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("mask_url", &self.mask_url)?;
-                            __fal::optional_entry(&mut map, "trajectories", &self.trajectories)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("mask_url", &self.mask_url);
+                            map.opt("trajectories", &self.trajectories);
                             map.end()
                         }
                     }
@@ -361,10 +365,15 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(DynamicMask {
-                                        mask_url: __fal::required(f0, "mask_url")?,
-                                        trajectories: f1,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(DynamicMask {
+                                                mask_url: f0,
+                                                trajectories: f1,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("mask_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -405,9 +414,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -435,9 +443,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV1StandardImageToVideoOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoV1StandardImageToVideoOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -460,10 +473,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("x", &self.x)?;
-                            map.serialize_entry("y", &self.y)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("x", &self.x);
+                            map.put("y", &self.y);
                             map.end()
                         }
                     }
@@ -493,10 +505,11 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(Trajectory {
-                                        x: __fal::required(f0, "x")?,
-                                        y: __fal::required(f1, "y")?,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => Ok(Trajectory { x: f0, y: f1 }),
+                                        (None, _) => Err(__fal::missing("x")),
+                                        (_, None) => Err(__fal::missing("y")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -33,11 +33,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("text", &self.text)?;
-                        __fal::optional_entry(&mut map, "voice_id", &self.voice_id)?;
-                        __fal::optional_entry(&mut map, "voice_speed", &self.voice_speed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("text", &self.text);
+                        map.opt("voice_id", &self.voice_id);
+                        map.opt("voice_speed", &self.voice_speed);
                         map.end()
                     }
                 }
@@ -71,11 +70,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(KlingVideoV1TtsInput {
-                                    text: __fal::required(f0, "text")?,
-                                    voice_id: f1,
-                                    voice_speed: f2,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(KlingVideoV1TtsInput {
+                                            text: f0,
+                                            voice_id: f1,
+                                            voice_speed: f2,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("text")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -149,9 +153,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("audio", &self.audio)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("audio", &self.audio);
                         map.end()
                     }
                 }
@@ -179,9 +182,10 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(KlingVideoV1TtsOutput {
-                                    audio: __fal::required(f0, "audio")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => Ok(KlingVideoV1TtsOutput { audio: f0 }),
+                                    (None,) => Err(__fal::missing("audio")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -43,13 +43,12 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            map.serialize_entry("image_url", &self.image_url)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                            __fal::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.put("image_url", &self.image_url);
+                            map.opt("duration", &self.duration);
+                            map.opt("negative_prompt", &self.negative_prompt);
+                            map.opt("cfg_scale", &self.cfg_scale);
                             map.end()
                         }
                     }
@@ -97,13 +96,19 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV21MasterImageToVideoInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        image_url: __fal::required(f1, "image_url")?,
-                                        duration: f2,
-                                        negative_prompt: f3,
-                                        cfg_scale: f4,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(KlingVideoV21MasterImageToVideoInput {
+                                                prompt: f0,
+                                                image_url: f1,
+                                                duration: f2,
+                                                negative_prompt: f3,
+                                                cfg_scale: f4,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("prompt")),
+                                        (_, None) => Err(__fal::missing("image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -271,9 +276,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -301,9 +305,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV21MasterImageToVideoOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoV21MasterImageToVideoOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -47,14 +47,13 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                            __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                            __fal::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
-                            __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("duration", &self.duration);
+                            map.opt("aspect_ratio", &self.aspect_ratio);
+                            map.opt("negative_prompt", &self.negative_prompt);
+                            map.opt("cfg_scale", &self.cfg_scale);
+                            map.opt("generate_audio", &self.generate_audio);
                             map.end()
                         }
                     }
@@ -105,14 +104,19 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV26ProTextToVideoInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        duration: f1,
-                                        aspect_ratio: f2,
-                                        negative_prompt: f3,
-                                        cfg_scale: f4,
-                                        generate_audio: f5,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoV26ProTextToVideoInput {
+                                                prompt: f0,
+                                                duration: f1,
+                                                aspect_ratio: f2,
+                                                negative_prompt: f3,
+                                                cfg_scale: f4,
+                                                generate_audio: f5,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -375,9 +379,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -405,9 +408,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV26ProTextToVideoOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoV26ProTextToVideoOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -43,13 +43,12 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                            __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                            __fal::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("duration", &self.duration);
+                            map.opt("aspect_ratio", &self.aspect_ratio);
+                            map.opt("negative_prompt", &self.negative_prompt);
+                            map.opt("cfg_scale", &self.cfg_scale);
                             map.end()
                         }
                     }
@@ -97,13 +96,18 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV2MasterTextToVideoInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        duration: f1,
-                                        aspect_ratio: f2,
-                                        negative_prompt: f3,
-                                        cfg_scale: f4,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoV2MasterTextToVideoInput {
+                                                prompt: f0,
+                                                duration: f1,
+                                                aspect_ratio: f2,
+                                                negative_prompt: f3,
+                                                cfg_scale: f4,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -360,9 +364,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -390,9 +393,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV2MasterTextToVideoOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoV2MasterTextToVideoOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -60,18 +60,17 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "multi_prompt", &self.multi_prompt)?;
-                            map.serialize_entry("start_image_url", &self.start_image_url)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                            __fal::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
-                            __fal::optional_entry(&mut map, "elements", &self.elements)?;
-                            __fal::optional_entry(&mut map, "shot_type", &self.shot_type)?;
-                            __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                            __fal::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("prompt", &self.prompt);
+                            map.opt("multi_prompt", &self.multi_prompt);
+                            map.put("start_image_url", &self.start_image_url);
+                            map.opt("duration", &self.duration);
+                            map.opt("generate_audio", &self.generate_audio);
+                            map.opt("end_image_url", &self.end_image_url);
+                            map.opt("elements", &self.elements);
+                            map.opt("shot_type", &self.shot_type);
+                            map.opt("negative_prompt", &self.negative_prompt);
+                            map.opt("cfg_scale", &self.cfg_scale);
                             map.end()
                         }
                     }
@@ -134,18 +133,23 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV3ProImageToVideoInput {
-                                        prompt: f0,
-                                        multi_prompt: f1,
-                                        start_image_url: __fal::required(f2, "start_image_url")?,
-                                        duration: f3,
-                                        generate_audio: f4,
-                                        end_image_url: f5,
-                                        elements: f6,
-                                        shot_type: f7,
-                                        negative_prompt: f8,
-                                        cfg_scale: f9,
-                                    })
+                                    match (f2,) {
+                                        (Some(f2),) => {
+                                            Ok(KlingVideoV3ProImageToVideoInput {
+                                                prompt: f0,
+                                                multi_prompt: f1,
+                                                start_image_url: f2,
+                                                duration: f3,
+                                                generate_audio: f4,
+                                                end_image_url: f5,
+                                                elements: f6,
+                                                shot_type: f7,
+                                                negative_prompt: f8,
+                                                cfg_scale: f9,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("start_image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -439,16 +443,11 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "frontal_image_url", &self.frontal_image_url)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "reference_image_urls",
-                                &self.reference_image_urls,
-                            )?;
-                            __fal::optional_entry(&mut map, "video_url", &self.video_url)?;
-                            __fal::optional_entry(&mut map, "voice_id", &self.voice_id)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("frontal_image_url", &self.frontal_image_url);
+                            map.opt("reference_image_urls", &self.reference_image_urls);
+                            map.opt("video_url", &self.video_url);
+                            map.opt("voice_id", &self.voice_id);
                             map.end()
                         }
                     }
@@ -564,10 +563,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("duration", &self.duration);
                             map.end()
                         }
                     }
@@ -599,10 +597,15 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingV3MultiPromptElement {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        duration: f1,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingV3MultiPromptElement {
+                                                prompt: f0,
+                                                duration: f1,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -784,9 +787,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -814,9 +816,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV3ProImageToVideoOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoV3ProImageToVideoOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

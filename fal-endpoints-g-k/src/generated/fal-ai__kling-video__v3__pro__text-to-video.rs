@@ -54,16 +54,15 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "multi_prompt", &self.multi_prompt)?;
-                            __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                            __fal::optional_entry(&mut map, "shot_type", &self.shot_type)?;
-                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                            __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                            __fal::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("prompt", &self.prompt);
+                            map.opt("duration", &self.duration);
+                            map.opt("multi_prompt", &self.multi_prompt);
+                            map.opt("generate_audio", &self.generate_audio);
+                            map.opt("shot_type", &self.shot_type);
+                            map.opt("aspect_ratio", &self.aspect_ratio);
+                            map.opt("negative_prompt", &self.negative_prompt);
+                            map.opt("cfg_scale", &self.cfg_scale);
                             map.end()
                         }
                     }
@@ -474,10 +473,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("duration", &self.duration);
                             map.end()
                         }
                     }
@@ -509,10 +507,15 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingV3MultiPromptElement {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        duration: f1,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingV3MultiPromptElement {
+                                                prompt: f0,
+                                                duration: f1,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -707,9 +710,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -737,9 +739,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV3ProTextToVideoOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoV3ProTextToVideoOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -45,18 +45,13 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                            map.serialize_entry("image_url", &self.image_url)?;
-                            map.serialize_entry("video_url", &self.video_url)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "keep_original_sound",
-                                &self.keep_original_sound,
-                            )?;
-                            map.serialize_entry("character_orientation", &self.character_orientation)?;
-                            __fal::optional_entry(&mut map, "elements", &self.elements)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("prompt", &self.prompt);
+                            map.put("image_url", &self.image_url);
+                            map.put("video_url", &self.video_url);
+                            map.opt("keep_original_sound", &self.keep_original_sound);
+                            map.put("character_orientation", &self.character_orientation);
+                            map.opt("elements", &self.elements);
                             map.end()
                         }
                     }
@@ -107,14 +102,21 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV3StandardMotionControlInput {
-                                        prompt: f0,
-                                        image_url: __fal::required(f1, "image_url")?,
-                                        video_url: __fal::required(f2, "video_url")?,
-                                        keep_original_sound: f3,
-                                        character_orientation: __fal::required(f4, "character_orientation")?,
-                                        elements: f5,
-                                    })
+                                    match (f1, f2, f4) {
+                                        (Some(f1), Some(f2), Some(f4)) => {
+                                            Ok(KlingVideoV3StandardMotionControlInput {
+                                                prompt: f0,
+                                                image_url: f1,
+                                                video_url: f2,
+                                                keep_original_sound: f3,
+                                                character_orientation: f4,
+                                                elements: f5,
+                                            })
+                                        }
+                                        (None, _, _) => Err(__fal::missing("image_url")),
+                                        (_, None, _) => Err(__fal::missing("video_url")),
+                                        (_, _, None) => Err(__fal::missing("character_orientation")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -288,14 +290,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "frontal_image_url", &self.frontal_image_url)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "reference_image_urls",
-                                &self.reference_image_urls,
-                            )?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("frontal_image_url", &self.frontal_image_url);
+                            map.opt("reference_image_urls", &self.reference_image_urls);
                             map.end()
                         }
                     }
@@ -381,9 +378,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -411,9 +407,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(KlingVideoV3StandardMotionControlOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(KlingVideoV3StandardMotionControlOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -29,20 +29,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "sound_effect_prompt",
-                        &self.sound_effect_prompt,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "background_music_prompt",
-                        &self.background_music_prompt,
-                    )?;
-                    __fal::optional_entry(&mut map, "asmr_mode", &self.asmr_mode)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("sound_effect_prompt", &self.sound_effect_prompt);
+                    map.opt("background_music_prompt", &self.background_music_prompt);
+                    map.opt("asmr_mode", &self.asmr_mode);
                     map.end()
                 }
             }
@@ -87,12 +78,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(KlingVideoVideoToAudioInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                sound_effect_prompt: f1,
-                                background_music_prompt: f2,
-                                asmr_mode: f3,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(KlingVideoVideoToAudioInput {
+                                        video_url: f0,
+                                        sound_effect_prompt: f1,
+                                        background_music_prompt: f2,
+                                        asmr_mode: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -180,10 +176,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("audio", &self.audio);
                     map.end()
                 }
             }
@@ -214,10 +209,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(KlingVideoVideoToAudioOutput {
-                                video: __fal::required(f0, "video")?,
-                                audio: __fal::required(f1, "audio")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(KlingVideoVideoToAudioOutput {
+                                        video: f0,
+                                        audio: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

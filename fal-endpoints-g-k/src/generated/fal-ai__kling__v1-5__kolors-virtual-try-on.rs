@@ -31,11 +31,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("human_image_url", &self.human_image_url)?;
-                        map.serialize_entry("garment_image_url", &self.garment_image_url)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("human_image_url", &self.human_image_url);
+                        map.put("garment_image_url", &self.garment_image_url);
+                        map.opt("sync_mode", &self.sync_mode);
                         map.end()
                     }
                 }
@@ -73,11 +72,17 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(KlingV15KolorsVirtualTryOnInput {
-                                    human_image_url: __fal::required(f0, "human_image_url")?,
-                                    garment_image_url: __fal::required(f1, "garment_image_url")?,
-                                    sync_mode: f2,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(KlingV15KolorsVirtualTryOnInput {
+                                            human_image_url: f0,
+                                            garment_image_url: f1,
+                                            sync_mode: f2,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("human_image_url")),
+                                    (_, None) => Err(__fal::missing("garment_image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -130,9 +135,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image", &self.image)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image", &self.image);
                         map.end()
                     }
                 }
@@ -160,9 +164,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(KlingV15KolorsVirtualTryOnOutput {
-                                    image: __fal::required(f0, "image")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(KlingV15KolorsVirtualTryOnOutput {
+                                            image: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

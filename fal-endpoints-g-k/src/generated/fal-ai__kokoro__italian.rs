@@ -30,11 +30,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("voice", &self.voice)?;
-                    __fal::optional_entry(&mut map, "speed", &self.speed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("voice", &self.voice);
+                    map.opt("speed", &self.speed);
                     map.end()
                 }
             }
@@ -68,11 +67,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(KokoroItalianInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                voice: __fal::required(f1, "voice")?,
-                                speed: f2,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(KokoroItalianInput {
+                                        prompt: f0,
+                                        voice: f1,
+                                        speed: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("voice")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -133,9 +138,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
                     map.end()
                 }
             }
@@ -163,9 +167,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(KokoroItalianOutput {
-                                audio: __fal::required(f0, "audio")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(KokoroItalianOutput { audio: f0 }),
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

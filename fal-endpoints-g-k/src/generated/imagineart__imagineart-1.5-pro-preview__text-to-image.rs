@@ -30,11 +30,10 @@ pub mod imagineart {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("seed", &self.seed);
                     map.end()
                 }
             }
@@ -68,11 +67,16 @@ pub mod imagineart {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Imagineart15ProPreviewTextToImageInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                aspect_ratio: f1,
-                                seed: f2,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Imagineart15ProPreviewTextToImageInput {
+                                        prompt: f0,
+                                        aspect_ratio: f1,
+                                        seed: f2,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -249,9 +253,8 @@ pub mod imagineart {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -279,9 +282,14 @@ pub mod imagineart {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Imagineart15ProPreviewTextToImageOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Imagineart15ProPreviewTextToImageOutput {
+                                        images: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -42,14 +42,13 @@ pub mod openai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(&mut map, "quality", &self.quality)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("image_size", &self.image_size);
+                map.opt("quality", &self.quality);
+                map.opt("num_images", &self.num_images);
+                map.opt("output_format", &self.output_format);
+                map.opt("sync_mode", &self.sync_mode);
                 map.end()
             }
         }
@@ -100,14 +99,19 @@ pub mod openai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(GptImage2Input {
-                            prompt: __fal::required(f0, "prompt")?,
-                            image_size: f1,
-                            quality: f2,
-                            num_images: f3,
-                            output_format: f4,
-                            sync_mode: f5,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(GptImage2Input {
+                                    prompt: f0,
+                                    image_size: f1,
+                                    quality: f2,
+                                    num_images: f3,
+                                    output_format: f4,
+                                    sync_mode: f5,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -202,9 +206,8 @@ pub mod openai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
                 map.end()
             }
         }
@@ -232,9 +235,10 @@ pub mod openai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(GptImage2Output {
-                            images: __fal::required(f0, "images")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(GptImage2Output { images: f0 }),
+                            (None,) => Err(__fal::missing("images")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -259,10 +263,9 @@ pub mod openai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
                 map.end()
             }
         }

@@ -50,16 +50,15 @@ pub mod openai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("image_urls", &self.image_urls)?;
-                    __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                    __fal::optional_entry(&mut map, "quality", &self.quality)?;
-                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "mask_url", &self.mask_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("image_urls", &self.image_urls);
+                    map.opt("image_size", &self.image_size);
+                    map.opt("quality", &self.quality);
+                    map.opt("num_images", &self.num_images);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("mask_url", &self.mask_url);
                     map.end()
                 }
             }
@@ -116,16 +115,22 @@ pub mod openai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(GptImage2EditInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                image_urls: __fal::required(f1, "image_urls")?,
-                                image_size: f2,
-                                quality: f3,
-                                num_images: f4,
-                                output_format: f5,
-                                sync_mode: f6,
-                                mask_url: f7,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(GptImage2EditInput {
+                                        prompt: f0,
+                                        image_urls: f1,
+                                        image_size: f2,
+                                        quality: f3,
+                                        num_images: f4,
+                                        output_format: f5,
+                                        sync_mode: f6,
+                                        mask_url: f7,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("image_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -230,9 +235,8 @@ pub mod openai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -260,9 +264,10 @@ pub mod openai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(GptImage2EditOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(GptImage2EditOutput { images: f0 }),
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -287,10 +292,9 @@ pub mod openai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
                     map.end()
                 }
             }

@@ -27,11 +27,10 @@ pub mod perceptron {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "response_style", &self.response_style)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("prompt", &self.prompt);
+                map.opt("response_style", &self.response_style);
                 map.end()
             }
         }
@@ -67,11 +66,17 @@ pub mod perceptron {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Isaac01Input {
-                            image_url: __fal::required(f0, "image_url")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                            response_style: f2,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(Isaac01Input {
+                                    image_url: f0,
+                                    prompt: f1,
+                                    response_style: f2,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -131,11 +136,10 @@ pub mod perceptron {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("completion_tokens", &self.completion_tokens)?;
-                map.serialize_entry("prompt_tokens", &self.prompt_tokens)?;
-                map.serialize_entry("total_tokens", &self.total_tokens)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("completion_tokens", &self.completion_tokens);
+                map.put("prompt_tokens", &self.prompt_tokens);
+                map.put("total_tokens", &self.total_tokens);
                 map.end()
             }
         }
@@ -173,11 +177,18 @@ pub mod perceptron {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(CompletionUsage {
-                            completion_tokens: __fal::required(f0, "completion_tokens")?,
-                            prompt_tokens: __fal::required(f1, "prompt_tokens")?,
-                            total_tokens: __fal::required(f2, "total_tokens")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(CompletionUsage {
+                                    completion_tokens: f0,
+                                    prompt_tokens: f1,
+                                    total_tokens: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("completion_tokens")),
+                            (_, None, _) => Err(__fal::missing("prompt_tokens")),
+                            (_, _, None) => Err(__fal::missing("total_tokens")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -204,12 +215,11 @@ pub mod perceptron {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("output", &self.output)?;
-                __fal::optional_entry(&mut map, "partial", &self.partial)?;
-                __fal::optional_entry(&mut map, "error", &self.error)?;
-                __fal::optional_entry(&mut map, "usage", &self.usage)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("output", &self.output);
+                map.opt("partial", &self.partial);
+                map.opt("error", &self.error);
+                map.opt("usage", &self.usage);
                 map.end()
             }
         }
@@ -245,12 +255,17 @@ pub mod perceptron {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Isaac01Output {
-                            output: __fal::required(f0, "output")?,
-                            partial: f1,
-                            error: f2,
-                            usage: f3,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(Isaac01Output {
+                                    output: f0,
+                                    partial: f1,
+                                    error: f2,
+                                    usage: f3,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("output")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

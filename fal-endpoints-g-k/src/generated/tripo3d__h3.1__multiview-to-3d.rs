@@ -60,20 +60,19 @@ pub mod tripo3d {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_urls", &self.image_urls)?;
-                    __fal::optional_entry(&mut map, "face_limit", &self.face_limit)?;
-                    __fal::optional_entry(&mut map, "texture", &self.texture)?;
-                    __fal::optional_entry(&mut map, "pbr", &self.pbr)?;
-                    __fal::optional_entry(&mut map, "model_seed", &self.model_seed)?;
-                    __fal::optional_entry(&mut map, "texture_seed", &self.texture_seed)?;
-                    __fal::optional_entry(&mut map, "texture_quality", &self.texture_quality)?;
-                    __fal::optional_entry(&mut map, "geometry_quality", &self.geometry_quality)?;
-                    __fal::optional_entry(&mut map, "texture_alignment", &self.texture_alignment)?;
-                    __fal::optional_entry(&mut map, "auto_size", &self.auto_size)?;
-                    __fal::optional_entry(&mut map, "orientation", &self.orientation)?;
-                    __fal::optional_entry(&mut map, "quad", &self.quad)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_urls", &self.image_urls);
+                    map.opt("face_limit", &self.face_limit);
+                    map.opt("texture", &self.texture);
+                    map.opt("pbr", &self.pbr);
+                    map.opt("model_seed", &self.model_seed);
+                    map.opt("texture_seed", &self.texture_seed);
+                    map.opt("texture_quality", &self.texture_quality);
+                    map.opt("geometry_quality", &self.geometry_quality);
+                    map.opt("texture_alignment", &self.texture_alignment);
+                    map.opt("auto_size", &self.auto_size);
+                    map.opt("orientation", &self.orientation);
+                    map.opt("quad", &self.quad);
                     map.end()
                 }
             }
@@ -142,20 +141,25 @@ pub mod tripo3d {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(H31MultiviewTo3dInput {
-                                image_urls: __fal::required(f0, "image_urls")?,
-                                face_limit: f1,
-                                texture: f2,
-                                pbr: f3,
-                                model_seed: f4,
-                                texture_seed: f5,
-                                texture_quality: f6,
-                                geometry_quality: f7,
-                                texture_alignment: f8,
-                                auto_size: f9,
-                                orientation: f10,
-                                quad: f11,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(H31MultiviewTo3dInput {
+                                        image_urls: f0,
+                                        face_limit: f1,
+                                        texture: f2,
+                                        pbr: f3,
+                                        model_seed: f4,
+                                        texture_seed: f5,
+                                        texture_quality: f6,
+                                        geometry_quality: f7,
+                                        texture_alignment: f8,
+                                        auto_size: f9,
+                                        orientation: f10,
+                                        quad: f11,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -382,11 +386,10 @@ pub mod tripo3d {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("model_mesh", &self.model_mesh)?;
-                    map.serialize_entry("model_urls", &self.model_urls)?;
-                    __fal::optional_entry(&mut map, "rendered_image", &self.rendered_image)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("model_mesh", &self.model_mesh);
+                    map.put("model_urls", &self.model_urls);
+                    map.opt("rendered_image", &self.rendered_image);
                     map.end()
                 }
             }
@@ -422,11 +425,17 @@ pub mod tripo3d {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(H31MultiviewTo3dOutput {
-                                model_mesh: __fal::required(f0, "model_mesh")?,
-                                model_urls: __fal::required(f1, "model_urls")?,
-                                rendered_image: f2,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(H31MultiviewTo3dOutput {
+                                        model_mesh: f0,
+                                        model_urls: f1,
+                                        rendered_image: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("model_mesh")),
+                                (_, None) => Err(__fal::missing("model_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -447,11 +456,10 @@ pub mod tripo3d {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "glb", &self.glb)?;
-                    __fal::optional_entry(&mut map, "base_model", &self.base_model)?;
-                    __fal::optional_entry(&mut map, "pbr_model", &self.pbr_model)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("glb", &self.glb);
+                    map.opt("base_model", &self.base_model);
+                    map.opt("pbr_model", &self.pbr_model);
                     map.end()
                 }
             }

@@ -49,15 +49,14 @@ pub mod xai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("num_images", &self.num_images);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("output_format", &self.output_format);
+                        map.opt("sync_mode", &self.sync_mode);
+                        map.opt("image_urls", &self.image_urls);
                         map.end()
                     }
                 }
@@ -111,15 +110,20 @@ pub mod xai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(GrokImagineImageQualityEditInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    num_images: f1,
-                                    aspect_ratio: f2,
-                                    resolution: f3,
-                                    output_format: f4,
-                                    sync_mode: f5,
-                                    image_urls: f6,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(GrokImagineImageQualityEditInput {
+                                            prompt: f0,
+                                            num_images: f1,
+                                            aspect_ratio: f2,
+                                            resolution: f3,
+                                            output_format: f4,
+                                            sync_mode: f5,
+                                            image_urls: f6,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -369,10 +373,9 @@ pub mod xai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
-                        __fal::optional_entry(&mut map, "revised_prompt", &self.revised_prompt)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
+                        map.opt("revised_prompt", &self.revised_prompt);
                         map.end()
                     }
                 }
@@ -404,10 +407,15 @@ pub mod xai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(GrokImagineImageQualityEditOutput {
-                                    images: __fal::required(f0, "images")?,
-                                    revised_prompt: f1,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(GrokImagineImageQualityEditOutput {
+                                            images: f0,
+                                            revised_prompt: f1,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("images")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -30,11 +30,10 @@ pub mod xai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("video_url", &self.video_url);
+                    map.opt("resolution", &self.resolution);
                     map.end()
                 }
             }
@@ -68,11 +67,17 @@ pub mod xai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(GrokImagineVideoEditVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                video_url: __fal::required(f1, "video_url")?,
-                                resolution: f2,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(GrokImagineVideoEditVideoInput {
+                                        prompt: f0,
+                                        video_url: f1,
+                                        resolution: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -133,9 +138,8 @@ pub mod xai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -163,9 +167,14 @@ pub mod xai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(GrokImagineVideoEditVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(GrokImagineVideoEditVideoOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -286,17 +295,16 @@ pub mod xai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("url", &self.url)?;
-                    __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                    __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                    __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("url", &self.url);
+                    map.opt("content_type", &self.content_type);
+                    map.opt("file_name", &self.file_name);
+                    map.opt("file_size", &self.file_size);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
+                    map.opt("fps", &self.fps);
+                    map.opt("duration", &self.duration);
+                    map.opt("num_frames", &self.num_frames);
                     map.end()
                 }
             }
@@ -356,17 +364,22 @@ pub mod xai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoFile {
-                                url: __fal::required(f0, "url")?,
-                                content_type: f1,
-                                file_name: f2,
-                                file_size: f3,
-                                width: f4,
-                                height: f5,
-                                fps: f6,
-                                duration: f7,
-                                num_frames: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoFile {
+                                        url: f0,
+                                        content_type: f1,
+                                        file_name: f2,
+                                        file_size: f3,
+                                        width: f4,
+                                        height: f5,
+                                        fps: f6,
+                                        duration: f7,
+                                        num_frames: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -35,12 +35,11 @@ pub mod xai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("duration", &self.duration);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("resolution", &self.resolution);
                     map.end()
                 }
             }
@@ -78,12 +77,17 @@ pub mod xai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(GrokImagineVideoTextToVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                duration: f1,
-                                aspect_ratio: f2,
-                                resolution: f3,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(GrokImagineVideoTextToVideoInput {
+                                        prompt: f0,
+                                        duration: f1,
+                                        aspect_ratio: f2,
+                                        resolution: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -272,9 +276,8 @@ pub mod xai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -302,9 +305,14 @@ pub mod xai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(GrokImagineVideoTextToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(GrokImagineVideoTextToVideoOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -421,17 +429,16 @@ pub mod xai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("url", &self.url)?;
-                    __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                    __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                    __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("url", &self.url);
+                    map.opt("content_type", &self.content_type);
+                    map.opt("file_name", &self.file_name);
+                    map.opt("file_size", &self.file_size);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
+                    map.opt("fps", &self.fps);
+                    map.opt("duration", &self.duration);
+                    map.opt("num_frames", &self.num_frames);
                     map.end()
                 }
             }
@@ -491,17 +498,22 @@ pub mod xai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoFile {
-                                url: __fal::required(f0, "url")?,
-                                content_type: f1,
-                                file_name: f2,
-                                file_size: f3,
-                                width: f4,
-                                height: f5,
-                                fps: f6,
-                                duration: f7,
-                                num_frames: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoFile {
+                                        url: f0,
+                                        content_type: f1,
+                                        file_name: f2,
+                                        file_size: f3,
+                                        width: f4,
+                                        height: f5,
+                                        fps: f6,
+                                        duration: f7,
+                                        num_frames: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

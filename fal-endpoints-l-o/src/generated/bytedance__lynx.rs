@@ -70,25 +70,20 @@ pub mod bytedance {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __fal::optional_entry(&mut map, "ip_scale", &self.ip_scale)?;
-                __fal::optional_entry(&mut map, "strength", &self.strength)?;
-                __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "guidance_scale_2", &self.guidance_scale_2)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("seed", &self.seed);
+                map.opt("resolution", &self.resolution);
+                map.opt("aspect_ratio", &self.aspect_ratio);
+                map.opt("ip_scale", &self.ip_scale);
+                map.opt("strength", &self.strength);
+                map.opt("frames_per_second", &self.frames_per_second);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("guidance_scale_2", &self.guidance_scale_2);
+                map.opt("num_frames", &self.num_frames);
                 map.end()
             }
         }
@@ -160,21 +155,27 @@ pub mod bytedance {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LynxInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                            negative_prompt: f2,
-                            num_inference_steps: f3,
-                            seed: f4,
-                            resolution: f5,
-                            aspect_ratio: f6,
-                            ip_scale: f7,
-                            strength: f8,
-                            frames_per_second: f9,
-                            guidance_scale: f10,
-                            guidance_scale_2: f11,
-                            num_frames: f12,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(LynxInput {
+                                    image_url: f0,
+                                    prompt: f1,
+                                    negative_prompt: f2,
+                                    num_inference_steps: f3,
+                                    seed: f4,
+                                    resolution: f5,
+                                    aspect_ratio: f6,
+                                    ip_scale: f7,
+                                    strength: f8,
+                                    frames_per_second: f9,
+                                    guidance_scale: f10,
+                                    guidance_scale_2: f11,
+                                    num_frames: f12,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -444,10 +445,9 @@ pub mod bytedance {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -478,10 +478,11 @@ pub mod bytedance {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LynxOutput {
-                            video: __fal::required(f0, "video")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => Ok(LynxOutput { video: f0, seed: f1 }),
+                            (None, _) => Err(__fal::missing("video")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -602,17 +603,16 @@ pub mod bytedance {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("url", &self.url)?;
-                __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
-                __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("url", &self.url);
+                map.opt("content_type", &self.content_type);
+                map.opt("file_name", &self.file_name);
+                map.opt("file_size", &self.file_size);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
+                map.opt("fps", &self.fps);
+                map.opt("duration", &self.duration);
+                map.opt("num_frames", &self.num_frames);
                 map.end()
             }
         }
@@ -672,17 +672,22 @@ pub mod bytedance {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(VideoFile {
-                            url: __fal::required(f0, "url")?,
-                            content_type: f1,
-                            file_name: f2,
-                            file_size: f3,
-                            width: f4,
-                            height: f5,
-                            fps: f6,
-                            duration: f7,
-                            num_frames: f8,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(VideoFile {
+                                    url: f0,
+                                    content_type: f1,
+                                    file_name: f2,
+                                    file_size: f3,
+                                    width: f4,
+                                    height: f5,
+                                    fps: f6,
+                                    duration: f7,
+                                    num_frames: f8,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

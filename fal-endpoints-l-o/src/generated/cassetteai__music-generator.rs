@@ -24,10 +24,9 @@ pub mod cassetteai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                map.serialize_entry("duration", &self.duration)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.put("duration", &self.duration);
                 map.end()
             }
         }
@@ -59,10 +58,16 @@ pub mod cassetteai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(MusicGeneratorInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            duration: __fal::required(f1, "duration")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(MusicGeneratorInput {
+                                    prompt: f0,
+                                    duration: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("prompt")),
+                            (_, None) => Err(__fal::missing("duration")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -116,9 +121,8 @@ pub mod cassetteai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio_file", &self.audio_file)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio_file", &self.audio_file);
                 map.end()
             }
         }
@@ -146,9 +150,14 @@ pub mod cassetteai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(MusicGeneratorOutput {
-                            audio_file: __fal::required(f0, "audio_file")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(MusicGeneratorOutput {
+                                    audio_file: f0,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("audio_file")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

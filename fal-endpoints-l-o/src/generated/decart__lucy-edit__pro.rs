@@ -38,13 +38,12 @@ pub mod decart {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "enhance_prompt", &self.enhance_prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("video_url", &self.video_url);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("enhance_prompt", &self.enhance_prompt);
                     map.end()
                 }
             }
@@ -92,13 +91,19 @@ pub mod decart {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LucyEditProInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                video_url: __fal::required(f1, "video_url")?,
-                                resolution: f2,
-                                sync_mode: f3,
-                                enhance_prompt: f4,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(LucyEditProInput {
+                                        prompt: f0,
+                                        video_url: f1,
+                                        resolution: f2,
+                                        sync_mode: f3,
+                                        enhance_prompt: f4,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -173,9 +178,8 @@ pub mod decart {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -203,9 +207,10 @@ pub mod decart {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LucyEditProOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(LucyEditProOutput { video: f0 }),
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -38,14 +38,13 @@ pub mod decart {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(&mut map, "enhance_prompt", &self.enhance_prompt)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.put("video_url", &self.video_url);
+                map.opt("seed", &self.seed);
+                map.opt("resolution", &self.resolution);
+                map.opt("enhance_prompt", &self.enhance_prompt);
+                map.opt("sync_mode", &self.sync_mode);
                 map.end()
             }
         }
@@ -96,14 +95,20 @@ pub mod decart {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LucyRestyleInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            video_url: __fal::required(f1, "video_url")?,
-                            seed: f2,
-                            resolution: f3,
-                            enhance_prompt: f4,
-                            sync_mode: f5,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(LucyRestyleInput {
+                                    prompt: f0,
+                                    video_url: f1,
+                                    seed: f2,
+                                    resolution: f3,
+                                    enhance_prompt: f4,
+                                    sync_mode: f5,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("prompt")),
+                            (_, None) => Err(__fal::missing("video_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -182,9 +187,8 @@ pub mod decart {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -212,9 +216,10 @@ pub mod decart {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LucyRestyleOutput {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(LucyRestyleOutput { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

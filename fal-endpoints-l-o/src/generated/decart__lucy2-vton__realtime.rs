@@ -32,18 +32,11 @@ pub mod decart {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "reference_image_url",
-                        &self.reference_image_url,
-                    )?;
-                    for (name, value) in &self.extra {
-                        map.serialize_entry(name, value)?;
-                    }
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("image_url", &self.image_url);
+                    map.opt("reference_image_url", &self.reference_image_url);
+                    map.extra(&self.extra);
                     map.end()
                 }
             }

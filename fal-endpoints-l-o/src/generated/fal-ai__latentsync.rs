@@ -32,13 +32,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                map.serialize_entry("audio_url", &self.audio_url)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "loop_mode", &self.loop_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
+                map.put("audio_url", &self.audio_url);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("seed", &self.seed);
+                map.opt("loop_mode", &self.loop_mode);
                 map.end()
             }
         }
@@ -86,13 +85,19 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LatentsyncInput {
-                            video_url: __fal::required(f0, "video_url")?,
-                            audio_url: __fal::required(f1, "audio_url")?,
-                            guidance_scale: f2,
-                            seed: f3,
-                            loop_mode: f4,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(LatentsyncInput {
+                                    video_url: f0,
+                                    audio_url: f1,
+                                    guidance_scale: f2,
+                                    seed: f3,
+                                    loop_mode: f4,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video_url")),
+                            (_, None) => Err(__fal::missing("audio_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -166,9 +171,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -196,9 +200,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LatentsyncOutput {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(LatentsyncOutput { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

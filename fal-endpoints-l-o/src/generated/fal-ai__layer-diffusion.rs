@@ -38,22 +38,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("seed", &self.seed);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
                 map.end()
             }
         }
@@ -214,10 +205,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -248,10 +238,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LayerDiffusionOutput {
-                            image: __fal::required(f0, "image")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(LayerDiffusionOutput {
+                                    image: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -66,28 +66,19 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "mask_url", &self.mask_url)?;
-                __fal::optional_entry(&mut map, "strength", &self.strength)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checks",
-                    &self.enable_safety_checks,
-                )?;
-                __fal::optional_entry(&mut map, "request_id", &self.request_id)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.put("image_url", &self.image_url);
+                map.opt("mask_url", &self.mask_url);
+                map.opt("strength", &self.strength);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("seed", &self.seed);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("sync_mode", &self.sync_mode);
+                map.opt("num_images", &self.num_images);
+                map.opt("enable_safety_checks", &self.enable_safety_checks);
+                map.opt("request_id", &self.request_id);
                 map.end()
             }
         }
@@ -156,20 +147,26 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LcmInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            image_url: __fal::required(f1, "image_url")?,
-                            mask_url: f2,
-                            strength: f3,
-                            negative_prompt: f4,
-                            seed: f5,
-                            guidance_scale: f6,
-                            num_inference_steps: f7,
-                            sync_mode: f8,
-                            num_images: f9,
-                            enable_safety_checks: f10,
-                            request_id: f11,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(LcmInput {
+                                    prompt: f0,
+                                    image_url: f1,
+                                    mask_url: f2,
+                                    strength: f3,
+                                    negative_prompt: f4,
+                                    seed: f5,
+                                    guidance_scale: f6,
+                                    num_inference_steps: f7,
+                                    sync_mode: f8,
+                                    num_images: f9,
+                                    enable_safety_checks: f10,
+                                    request_id: f11,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("prompt")),
+                            (_, None) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -331,18 +328,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("timings", &self.timings)?;
-                map.serialize_entry("seed", &self.seed)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "request_id", &self.request_id)?;
-                map.serialize_entry("nsfw_content_detected", &self.nsfw_content_detected)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("timings", &self.timings);
+                map.put("seed", &self.seed);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("request_id", &self.request_id);
+                map.put("nsfw_content_detected", &self.nsfw_content_detected);
                 map.end()
             }
         }
@@ -393,14 +385,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LcmOutput {
-                            images: __fal::required(f0, "images")?,
-                            timings: __fal::required(f1, "timings")?,
-                            seed: __fal::required(f2, "seed")?,
-                            num_inference_steps: f3,
-                            request_id: f4,
-                            nsfw_content_detected: __fal::required(f5, "nsfw_content_detected")?,
-                        })
+                        match (f0, f1, f2, f5) {
+                            (Some(f0), Some(f1), Some(f2), Some(f5)) => {
+                                Ok(LcmOutput {
+                                    images: f0,
+                                    timings: f1,
+                                    seed: f2,
+                                    num_inference_steps: f3,
+                                    request_id: f4,
+                                    nsfw_content_detected: f5,
+                                })
+                            }
+                            (None, _, _, _) => Err(__fal::missing("images")),
+                            (_, None, _, _) => Err(__fal::missing("timings")),
+                            (_, _, None, _) => Err(__fal::missing("seed")),
+                            (_, _, _, None) => Err(__fal::missing("nsfw_content_detected")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

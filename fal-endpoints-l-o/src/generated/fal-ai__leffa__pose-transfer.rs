@@ -49,24 +49,15 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    map.serialize_entry("pose_image_url", &self.pose_image_url)?;
-                    map.serialize_entry("person_image_url", &self.person_image_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("seed", &self.seed);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("output_format", &self.output_format);
+                    map.put("pose_image_url", &self.pose_image_url);
+                    map.put("person_image_url", &self.person_image_url);
                     map.end()
                 }
             }
@@ -123,16 +114,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LeffaPoseTransferInput {
-                                num_inference_steps: f0,
-                                seed: f1,
-                                guidance_scale: f2,
-                                sync_mode: f3,
-                                enable_safety_checker: f4,
-                                output_format: f5,
-                                pose_image_url: __fal::required(f6, "pose_image_url")?,
-                                person_image_url: __fal::required(f7, "person_image_url")?,
-                            })
+                            match (f6, f7) {
+                                (Some(f6), Some(f7)) => {
+                                    Ok(LeffaPoseTransferInput {
+                                        num_inference_steps: f0,
+                                        seed: f1,
+                                        guidance_scale: f2,
+                                        sync_mode: f3,
+                                        enable_safety_checker: f4,
+                                        output_format: f5,
+                                        pose_image_url: f6,
+                                        person_image_url: f7,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("pose_image_url")),
+                                (_, None) => Err(__fal::missing("person_image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -245,11 +242,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
+                    map.put("seed", &self.seed);
+                    map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
                     map.end()
                 }
             }
@@ -283,11 +279,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LeffaPoseTransferOutput {
-                                image: __fal::required(f0, "image")?,
-                                seed: __fal::required(f1, "seed")?,
-                                has_nsfw_concepts: __fal::required(f2, "has_nsfw_concepts")?,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(LeffaPoseTransferOutput {
+                                        image: f0,
+                                        seed: f1,
+                                        has_nsfw_concepts: f2,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("image")),
+                                (_, None, _) => Err(__fal::missing("seed")),
+                                (_, _, None) => Err(__fal::missing("has_nsfw_concepts")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

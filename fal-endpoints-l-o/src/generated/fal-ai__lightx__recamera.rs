@@ -41,15 +41,14 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "camera", &self.camera)?;
-                    __fal::optional_entry(&mut map, "mode", &self.mode)?;
-                    __fal::optional_entry(&mut map, "trajectory", &self.trajectory)?;
-                    __fal::optional_entry(&mut map, "target_pose", &self.target_pose)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("seed", &self.seed);
+                    map.opt("camera", &self.camera);
+                    map.opt("mode", &self.mode);
+                    map.opt("trajectory", &self.trajectory);
+                    map.opt("target_pose", &self.target_pose);
                     map.end()
                 }
             }
@@ -103,15 +102,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LightxRecameraInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                prompt: f1,
-                                seed: f2,
-                                camera: f3,
-                                mode: f4,
-                                trajectory: f5,
-                                target_pose: f6,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(LightxRecameraInput {
+                                        video_url: f0,
+                                        prompt: f1,
+                                        seed: f2,
+                                        camera: f3,
+                                        mode: f4,
+                                        trajectory: f5,
+                                        target_pose: f6,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -280,12 +284,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "input_video", &self.input_video)?;
-                    __fal::optional_entry(&mut map, "viz_video", &self.viz_video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
+                    map.opt("input_video", &self.input_video);
+                    map.opt("viz_video", &self.viz_video);
                     map.end()
                 }
             }
@@ -323,12 +326,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LightxRecameraOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                                input_video: f2,
-                                viz_video: f3,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(LightxRecameraOutput {
+                                        video: f0,
+                                        seed: f1,
+                                        input_video: f2,
+                                        viz_video: f3,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -444,11 +453,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("theta", &self.theta)?;
-                    map.serialize_entry("phi", &self.phi)?;
-                    map.serialize_entry("radius", &self.radius)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("theta", &self.theta);
+                    map.put("phi", &self.phi);
+                    map.put("radius", &self.radius);
                     map.end()
                 }
             }
@@ -482,11 +490,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(TrajectoryParameters {
-                                theta: __fal::required(f0, "theta")?,
-                                phi: __fal::required(f1, "phi")?,
-                                radius: __fal::required(f2, "radius")?,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(TrajectoryParameters {
+                                        theta: f0,
+                                        phi: f1,
+                                        radius: f2,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("theta")),
+                                (_, None, _) => Err(__fal::missing("phi")),
+                                (_, _, None) => Err(__fal::missing("radius")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

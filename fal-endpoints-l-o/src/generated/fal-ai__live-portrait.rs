@@ -139,48 +139,35 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "blink", &self.blink)?;
-                __fal::optional_entry(&mut map, "eyebrow", &self.eyebrow)?;
-                __fal::optional_entry(&mut map, "wink", &self.wink)?;
-                __fal::optional_entry(&mut map, "pupil_x", &self.pupil_x)?;
-                __fal::optional_entry(&mut map, "pupil_y", &self.pupil_y)?;
-                __fal::optional_entry(&mut map, "aaa", &self.aaa)?;
-                __fal::optional_entry(&mut map, "eee", &self.eee)?;
-                __fal::optional_entry(&mut map, "woo", &self.woo)?;
-                __fal::optional_entry(&mut map, "smile", &self.smile)?;
-                __fal::optional_entry(&mut map, "flag_lip_zero", &self.flag_lip_zero)?;
-                __fal::optional_entry(&mut map, "rotate_pitch", &self.rotate_pitch)?;
-                __fal::optional_entry(&mut map, "rotate_yaw", &self.rotate_yaw)?;
-                __fal::optional_entry(&mut map, "rotate_roll", &self.rotate_roll)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "flag_eye_retargeting",
-                    &self.flag_eye_retargeting,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "flag_lip_retargeting",
-                    &self.flag_lip_retargeting,
-                )?;
-                __fal::optional_entry(&mut map, "flag_stitching", &self.flag_stitching)?;
-                __fal::optional_entry(&mut map, "flag_relative", &self.flag_relative)?;
-                __fal::optional_entry(&mut map, "flag_pasteback", &self.flag_pasteback)?;
-                __fal::optional_entry(&mut map, "flag_do_crop", &self.flag_do_crop)?;
-                __fal::optional_entry(&mut map, "flag_do_rot", &self.flag_do_rot)?;
-                __fal::optional_entry(&mut map, "dsize", &self.dsize)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
-                __fal::optional_entry(&mut map, "vx_ratio", &self.vx_ratio)?;
-                __fal::optional_entry(&mut map, "vy_ratio", &self.vy_ratio)?;
-                __fal::optional_entry(&mut map, "batch_size", &self.batch_size)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
+                map.put("image_url", &self.image_url);
+                map.opt("blink", &self.blink);
+                map.opt("eyebrow", &self.eyebrow);
+                map.opt("wink", &self.wink);
+                map.opt("pupil_x", &self.pupil_x);
+                map.opt("pupil_y", &self.pupil_y);
+                map.opt("aaa", &self.aaa);
+                map.opt("eee", &self.eee);
+                map.opt("woo", &self.woo);
+                map.opt("smile", &self.smile);
+                map.opt("flag_lip_zero", &self.flag_lip_zero);
+                map.opt("rotate_pitch", &self.rotate_pitch);
+                map.opt("rotate_yaw", &self.rotate_yaw);
+                map.opt("rotate_roll", &self.rotate_roll);
+                map.opt("flag_eye_retargeting", &self.flag_eye_retargeting);
+                map.opt("flag_lip_retargeting", &self.flag_lip_retargeting);
+                map.opt("flag_stitching", &self.flag_stitching);
+                map.opt("flag_relative", &self.flag_relative);
+                map.opt("flag_pasteback", &self.flag_pasteback);
+                map.opt("flag_do_crop", &self.flag_do_crop);
+                map.opt("flag_do_rot", &self.flag_do_rot);
+                map.opt("dsize", &self.dsize);
+                map.opt("scale", &self.scale);
+                map.opt("vx_ratio", &self.vx_ratio);
+                map.opt("vy_ratio", &self.vy_ratio);
+                map.opt("batch_size", &self.batch_size);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
                 map.end()
             }
         }
@@ -297,36 +284,42 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LivePortraitInput {
-                            video_url: __fal::required(f0, "video_url")?,
-                            image_url: __fal::required(f1, "image_url")?,
-                            blink: f2,
-                            eyebrow: f3,
-                            wink: f4,
-                            pupil_x: f5,
-                            pupil_y: f6,
-                            aaa: f7,
-                            eee: f8,
-                            woo: f9,
-                            smile: f10,
-                            flag_lip_zero: f11,
-                            rotate_pitch: f12,
-                            rotate_yaw: f13,
-                            rotate_roll: f14,
-                            flag_eye_retargeting: f15,
-                            flag_lip_retargeting: f16,
-                            flag_stitching: f17,
-                            flag_relative: f18,
-                            flag_pasteback: f19,
-                            flag_do_crop: f20,
-                            flag_do_rot: f21,
-                            dsize: f22,
-                            scale: f23,
-                            vx_ratio: f24,
-                            vy_ratio: f25,
-                            batch_size: f26,
-                            enable_safety_checker: f27,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(LivePortraitInput {
+                                    video_url: f0,
+                                    image_url: f1,
+                                    blink: f2,
+                                    eyebrow: f3,
+                                    wink: f4,
+                                    pupil_x: f5,
+                                    pupil_y: f6,
+                                    aaa: f7,
+                                    eee: f8,
+                                    woo: f9,
+                                    smile: f10,
+                                    flag_lip_zero: f11,
+                                    rotate_pitch: f12,
+                                    rotate_yaw: f13,
+                                    rotate_roll: f14,
+                                    flag_eye_retargeting: f15,
+                                    flag_lip_retargeting: f16,
+                                    flag_stitching: f17,
+                                    flag_relative: f18,
+                                    flag_pasteback: f19,
+                                    flag_do_crop: f20,
+                                    flag_do_rot: f21,
+                                    dsize: f22,
+                                    scale: f23,
+                                    vx_ratio: f24,
+                                    vy_ratio: f25,
+                                    batch_size: f26,
+                                    enable_safety_checker: f27,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video_url")),
+                            (_, None) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -645,9 +638,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -675,9 +667,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LivePortraitOutput {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(LivePortraitOutput { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

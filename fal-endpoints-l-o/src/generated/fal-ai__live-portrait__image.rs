@@ -121,35 +121,30 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "blink", &self.blink)?;
-                    __fal::optional_entry(&mut map, "eyebrow", &self.eyebrow)?;
-                    __fal::optional_entry(&mut map, "wink", &self.wink)?;
-                    __fal::optional_entry(&mut map, "pupil_x", &self.pupil_x)?;
-                    __fal::optional_entry(&mut map, "pupil_y", &self.pupil_y)?;
-                    __fal::optional_entry(&mut map, "aaa", &self.aaa)?;
-                    __fal::optional_entry(&mut map, "eee", &self.eee)?;
-                    __fal::optional_entry(&mut map, "woo", &self.woo)?;
-                    __fal::optional_entry(&mut map, "smile", &self.smile)?;
-                    __fal::optional_entry(&mut map, "rotate_pitch", &self.rotate_pitch)?;
-                    __fal::optional_entry(&mut map, "rotate_yaw", &self.rotate_yaw)?;
-                    __fal::optional_entry(&mut map, "rotate_roll", &self.rotate_roll)?;
-                    __fal::optional_entry(&mut map, "flag_pasteback", &self.flag_pasteback)?;
-                    __fal::optional_entry(&mut map, "flag_do_crop", &self.flag_do_crop)?;
-                    __fal::optional_entry(&mut map, "flag_do_rot", &self.flag_do_rot)?;
-                    __fal::optional_entry(&mut map, "flag_lip_zero", &self.flag_lip_zero)?;
-                    __fal::optional_entry(&mut map, "dsize", &self.dsize)?;
-                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
-                    __fal::optional_entry(&mut map, "vx_ratio", &self.vx_ratio)?;
-                    __fal::optional_entry(&mut map, "vy_ratio", &self.vy_ratio)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("blink", &self.blink);
+                    map.opt("eyebrow", &self.eyebrow);
+                    map.opt("wink", &self.wink);
+                    map.opt("pupil_x", &self.pupil_x);
+                    map.opt("pupil_y", &self.pupil_y);
+                    map.opt("aaa", &self.aaa);
+                    map.opt("eee", &self.eee);
+                    map.opt("woo", &self.woo);
+                    map.opt("smile", &self.smile);
+                    map.opt("rotate_pitch", &self.rotate_pitch);
+                    map.opt("rotate_yaw", &self.rotate_yaw);
+                    map.opt("rotate_roll", &self.rotate_roll);
+                    map.opt("flag_pasteback", &self.flag_pasteback);
+                    map.opt("flag_do_crop", &self.flag_do_crop);
+                    map.opt("flag_do_rot", &self.flag_do_rot);
+                    map.opt("flag_lip_zero", &self.flag_lip_zero);
+                    map.opt("dsize", &self.dsize);
+                    map.opt("scale", &self.scale);
+                    map.opt("vx_ratio", &self.vx_ratio);
+                    map.opt("vy_ratio", &self.vy_ratio);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("output_format", &self.output_format);
                     map.end()
                 }
             }
@@ -251,31 +246,36 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LivePortraitImageInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                blink: f1,
-                                eyebrow: f2,
-                                wink: f3,
-                                pupil_x: f4,
-                                pupil_y: f5,
-                                aaa: f6,
-                                eee: f7,
-                                woo: f8,
-                                smile: f9,
-                                rotate_pitch: f10,
-                                rotate_yaw: f11,
-                                rotate_roll: f12,
-                                flag_pasteback: f13,
-                                flag_do_crop: f14,
-                                flag_do_rot: f15,
-                                flag_lip_zero: f16,
-                                dsize: f17,
-                                scale: f18,
-                                vx_ratio: f19,
-                                vy_ratio: f20,
-                                enable_safety_checker: f21,
-                                output_format: f22,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(LivePortraitImageInput {
+                                        image_url: f0,
+                                        blink: f1,
+                                        eyebrow: f2,
+                                        wink: f3,
+                                        pupil_x: f4,
+                                        pupil_y: f5,
+                                        aaa: f6,
+                                        eee: f7,
+                                        woo: f8,
+                                        smile: f9,
+                                        rotate_pitch: f10,
+                                        rotate_yaw: f11,
+                                        rotate_roll: f12,
+                                        flag_pasteback: f13,
+                                        flag_do_crop: f14,
+                                        flag_do_rot: f15,
+                                        flag_lip_zero: f16,
+                                        dsize: f17,
+                                        scale: f18,
+                                        vx_ratio: f19,
+                                        vy_ratio: f20,
+                                        enable_safety_checker: f21,
+                                        output_format: f22,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -561,9 +561,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
                     map.end()
                 }
             }
@@ -591,9 +590,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LivePortraitImageOutput {
-                                image: __fal::required(f0, "image")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(LivePortraitImageOutput {
+                                        image: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -73,39 +73,22 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "audio_url_person1", &self.audio_url_person1)?;
-                    __fal::optional_entry(&mut map, "audio_url_person2", &self.audio_url_person2)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "bbox_person1", &self.bbox_person1)?;
-                    __fal::optional_entry(&mut map, "bbox_person2", &self.bbox_person2)?;
-                    __fal::optional_entry(&mut map, "audio_type", &self.audio_type)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "text_guidance_scale",
-                        &self.text_guidance_scale,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "audio_guidance_scale",
-                        &self.audio_guidance_scale,
-                    )?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "num_segments", &self.num_segments)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("audio_url_person1", &self.audio_url_person1);
+                    map.opt("audio_url_person2", &self.audio_url_person2);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("bbox_person1", &self.bbox_person1);
+                    map.opt("bbox_person2", &self.bbox_person2);
+                    map.opt("audio_type", &self.audio_type);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("text_guidance_scale", &self.text_guidance_scale);
+                    map.opt("audio_guidance_scale", &self.audio_guidance_scale);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("num_segments", &self.num_segments);
+                    map.opt("seed", &self.seed);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
                     map.end()
                 }
             }
@@ -183,23 +166,28 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LongcatMultiAvatarImageAudioToVideoInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                audio_url_person1: f1,
-                                audio_url_person2: f2,
-                                prompt: f3,
-                                negative_prompt: f4,
-                                bbox_person1: f5,
-                                bbox_person2: f6,
-                                audio_type: f7,
-                                num_inference_steps: f8,
-                                text_guidance_scale: f9,
-                                audio_guidance_scale: f10,
-                                resolution: f11,
-                                num_segments: f12,
-                                seed: f13,
-                                enable_safety_checker: f14,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(LongcatMultiAvatarImageAudioToVideoInput {
+                                        image_url: f0,
+                                        audio_url_person1: f1,
+                                        audio_url_person2: f2,
+                                        prompt: f3,
+                                        negative_prompt: f4,
+                                        bbox_person1: f5,
+                                        bbox_person2: f6,
+                                        audio_type: f7,
+                                        num_inference_steps: f8,
+                                        text_guidance_scale: f9,
+                                        audio_guidance_scale: f10,
+                                        resolution: f11,
+                                        num_segments: f12,
+                                        seed: f13,
+                                        enable_safety_checker: f14,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -467,13 +455,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("x", &self.x)?;
-                    map.serialize_entry("y", &self.y)?;
-                    map.serialize_entry("w", &self.w)?;
-                    map.serialize_entry("h", &self.h)?;
-                    map.serialize_entry("label", &self.label)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("x", &self.x);
+                    map.put("y", &self.y);
+                    map.put("w", &self.w);
+                    map.put("h", &self.h);
+                    map.put("label", &self.label);
                     map.end()
                 }
             }
@@ -511,13 +498,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(BoundingBox {
-                                x: __fal::required(f0, "x")?,
-                                y: __fal::required(f1, "y")?,
-                                w: __fal::required(f2, "w")?,
-                                h: __fal::required(f3, "h")?,
-                                label: __fal::required(f4, "label")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(BoundingBox {
+                                        x: f0,
+                                        y: f1,
+                                        w: f2,
+                                        h: f3,
+                                        label: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("x")),
+                                (_, None, _, _, _) => Err(__fal::missing("y")),
+                                (_, _, None, _, _) => Err(__fal::missing("w")),
+                                (_, _, _, None, _) => Err(__fal::missing("h")),
+                                (_, _, _, _, None) => Err(__fal::missing("label")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -561,10 +557,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -595,10 +590,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LongcatMultiAvatarImageAudioToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(LongcatMultiAvatarImageAudioToVideoOutput {
+                                        video: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -61,39 +61,18 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "text_guidance_scale",
-                        &self.text_guidance_scale,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "audio_guidance_scale",
-                        &self.audio_guidance_scale,
-                    )?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "num_segments", &self.num_segments)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_prompt_expansion",
-                        &self.enable_prompt_expansion,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio_url", &self.audio_url);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("text_guidance_scale", &self.text_guidance_scale);
+                    map.opt("audio_guidance_scale", &self.audio_guidance_scale);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("num_segments", &self.num_segments);
+                    map.opt("seed", &self.seed);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
                     map.end()
                 }
             }
@@ -159,19 +138,24 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LongcatSingleAvatarAudioToVideoInput {
-                                audio_url: __fal::required(f0, "audio_url")?,
-                                prompt: f1,
-                                negative_prompt: f2,
-                                num_inference_steps: f3,
-                                text_guidance_scale: f4,
-                                audio_guidance_scale: f5,
-                                resolution: f6,
-                                num_segments: f7,
-                                seed: f8,
-                                enable_safety_checker: f9,
-                                enable_prompt_expansion: f10,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(LongcatSingleAvatarAudioToVideoInput {
+                                        audio_url: f0,
+                                        prompt: f1,
+                                        negative_prompt: f2,
+                                        num_inference_steps: f3,
+                                        text_guidance_scale: f4,
+                                        audio_guidance_scale: f5,
+                                        resolution: f6,
+                                        num_segments: f7,
+                                        seed: f8,
+                                        enable_safety_checker: f9,
+                                        enable_prompt_expansion: f10,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -329,10 +313,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -363,10 +346,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LongcatSingleAvatarAudioToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(LongcatSingleAvatarAudioToVideoOutput {
+                                        video: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -75,37 +75,20 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "num_inference_steps",
-                                &self.num_inference_steps,
-                            )?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "num_refine_inference_steps",
-                                &self.num_refine_inference_steps,
-                            )?;
-                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                            __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_prompt_expansion",
-                                &self.enable_prompt_expansion,
-                            )?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_safety_checker",
-                                &self.enable_safety_checker,
-                            )?;
-                            __fal::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
-                            __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                            __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
-                            __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("num_frames", &self.num_frames);
+                            map.opt("num_inference_steps", &self.num_inference_steps);
+                            map.opt("num_refine_inference_steps", &self.num_refine_inference_steps);
+                            map.opt("aspect_ratio", &self.aspect_ratio);
+                            map.opt("fps", &self.fps);
+                            map.opt("seed", &self.seed);
+                            map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                            map.opt("enable_safety_checker", &self.enable_safety_checker);
+                            map.opt("video_output_type", &self.video_output_type);
+                            map.opt("video_quality", &self.video_quality);
+                            map.opt("video_write_mode", &self.video_write_mode);
+                            map.opt("sync_mode", &self.sync_mode);
                             map.end()
                         }
                     }
@@ -177,21 +160,26 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(LongcatVideoDistilledTextToVideo720pInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        num_frames: f1,
-                                        num_inference_steps: f2,
-                                        num_refine_inference_steps: f3,
-                                        aspect_ratio: f4,
-                                        fps: f5,
-                                        seed: f6,
-                                        enable_prompt_expansion: f7,
-                                        enable_safety_checker: f8,
-                                        video_output_type: f9,
-                                        video_quality: f10,
-                                        video_write_mode: f11,
-                                        sync_mode: f12,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(LongcatVideoDistilledTextToVideo720pInput {
+                                                prompt: f0,
+                                                num_frames: f1,
+                                                num_inference_steps: f2,
+                                                num_refine_inference_steps: f3,
+                                                aspect_ratio: f4,
+                                                fps: f5,
+                                                seed: f6,
+                                                enable_prompt_expansion: f7,
+                                                enable_safety_checker: f8,
+                                                video_output_type: f9,
+                                                video_quality: f10,
+                                                video_write_mode: f11,
+                                                sync_mode: f12,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -459,11 +447,10 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            map.serialize_entry("seed", &self.seed)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.put("seed", &self.seed);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -497,11 +484,18 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(LongcatVideoDistilledTextToVideo720pOutput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        seed: __fal::required(f1, "seed")?,
-                                        video: __fal::required(f2, "video")?,
-                                    })
+                                    match (f0, f1, f2) {
+                                        (Some(f0), Some(f1), Some(f2)) => {
+                                            Ok(LongcatVideoDistilledTextToVideo720pOutput {
+                                                prompt: f0,
+                                                seed: f1,
+                                                video: f2,
+                                            })
+                                        }
+                                        (None, _, _) => Err(__fal::missing("prompt")),
+                                        (_, None, _) => Err(__fal::missing("seed")),
+                                        (_, _, None) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -80,35 +80,22 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "num_inference_steps",
-                            &self.num_inference_steps,
-                        )?;
-                        __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                        __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_prompt_expansion",
-                            &self.enable_prompt_expansion,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_safety_checker",
-                            &self.enable_safety_checker,
-                        )?;
-                        __fal::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
-                        __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                        __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_url", &self.image_url);
+                        map.opt("prompt", &self.prompt);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("num_frames", &self.num_frames);
+                        map.opt("num_inference_steps", &self.num_inference_steps);
+                        map.opt("guidance_scale", &self.guidance_scale);
+                        map.opt("fps", &self.fps);
+                        map.opt("seed", &self.seed);
+                        map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                        map.opt("enable_safety_checker", &self.enable_safety_checker);
+                        map.opt("video_output_type", &self.video_output_type);
+                        map.opt("video_quality", &self.video_quality);
+                        map.opt("video_write_mode", &self.video_write_mode);
+                        map.opt("sync_mode", &self.sync_mode);
+                        map.opt("acceleration", &self.acceleration);
                         map.end()
                     }
                 }
@@ -186,23 +173,28 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(LongcatVideoImageToVideo480pInput {
-                                    image_url: __fal::required(f0, "image_url")?,
-                                    prompt: f1,
-                                    negative_prompt: f2,
-                                    num_frames: f3,
-                                    num_inference_steps: f4,
-                                    guidance_scale: f5,
-                                    fps: f6,
-                                    seed: f7,
-                                    enable_prompt_expansion: f8,
-                                    enable_safety_checker: f9,
-                                    video_output_type: f10,
-                                    video_quality: f11,
-                                    video_write_mode: f12,
-                                    sync_mode: f13,
-                                    acceleration: f14,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(LongcatVideoImageToVideo480pInput {
+                                            image_url: f0,
+                                            prompt: f1,
+                                            negative_prompt: f2,
+                                            num_frames: f3,
+                                            num_inference_steps: f4,
+                                            guidance_scale: f5,
+                                            fps: f6,
+                                            seed: f7,
+                                            enable_prompt_expansion: f8,
+                                            enable_safety_checker: f9,
+                                            video_output_type: f10,
+                                            video_quality: f11,
+                                            video_write_mode: f12,
+                                            sync_mode: f13,
+                                            acceleration: f14,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -475,11 +467,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        map.serialize_entry("seed", &self.seed)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.put("seed", &self.seed);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -513,11 +504,18 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(LongcatVideoImageToVideo480pOutput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                    video: __fal::required(f2, "video")?,
-                                })
+                                match (f0, f1, f2) {
+                                    (Some(f0), Some(f1), Some(f2)) => {
+                                        Ok(LongcatVideoImageToVideo480pOutput {
+                                            prompt: f0,
+                                            seed: f1,
+                                            video: f2,
+                                        })
+                                    }
+                                    (None, _, _) => Err(__fal::missing("prompt")),
+                                    (_, None, _) => Err(__fal::missing("seed")),
+                                    (_, _, None) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -158,77 +158,47 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("model_name", &self.model_name)?;
-                __fal::optional_entry(&mut map, "unet_name", &self.unet_name)?;
-                __fal::optional_entry(&mut map, "variant", &self.variant)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "prompt_weighting", &self.prompt_weighting)?;
-                __fal::optional_entry(&mut map, "loras", &self.loras)?;
-                __fal::optional_entry(&mut map, "embeddings", &self.embeddings)?;
-                __fal::optional_entry(&mut map, "controlnets", &self.controlnets)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "controlnet_guess_mode",
-                    &self.controlnet_guess_mode,
-                )?;
-                __fal::optional_entry(&mut map, "ip_adapter", &self.ip_adapter)?;
-                __fal::optional_entry(&mut map, "image_encoder_path", &self.image_encoder_path)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "image_encoder_subfolder",
-                    &self.image_encoder_subfolder,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "image_encoder_weight_name",
-                    &self.image_encoder_weight_name,
-                )?;
-                __fal::optional_entry(&mut map, "ic_light_model_url", &self.ic_light_model_url)?;
-                __fal::optional_entry(
-                    &mut map,
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("model_name", &self.model_name);
+                map.opt("unet_name", &self.unet_name);
+                map.opt("variant", &self.variant);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("prompt_weighting", &self.prompt_weighting);
+                map.opt("loras", &self.loras);
+                map.opt("embeddings", &self.embeddings);
+                map.opt("controlnets", &self.controlnets);
+                map.opt("controlnet_guess_mode", &self.controlnet_guess_mode);
+                map.opt("ip_adapter", &self.ip_adapter);
+                map.opt("image_encoder_path", &self.image_encoder_path);
+                map.opt("image_encoder_subfolder", &self.image_encoder_subfolder);
+                map.opt("image_encoder_weight_name", &self.image_encoder_weight_name);
+                map.opt("ic_light_model_url", &self.ic_light_model_url);
+                map.opt(
                     "ic_light_model_background_image_url",
                     &self.ic_light_model_background_image_url,
-                )?;
-                __fal::optional_entry(&mut map, "ic_light_image_url", &self.ic_light_image_url)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "clip_skip", &self.clip_skip)?;
-                __fal::optional_entry(&mut map, "scheduler", &self.scheduler)?;
-                __fal::optional_entry(&mut map, "timesteps", &self.timesteps)?;
-                __fal::optional_entry(&mut map, "sigmas", &self.sigmas)?;
-                __fal::optional_entry(&mut map, "prediction_type", &self.prediction_type)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "rescale_betas_snr_zero",
-                    &self.rescale_betas_snr_zero,
-                )?;
-                __fal::optional_entry(&mut map, "image_format", &self.image_format)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(&mut map, "tile_width", &self.tile_width)?;
-                __fal::optional_entry(&mut map, "tile_height", &self.tile_height)?;
-                __fal::optional_entry(&mut map, "tile_stride_width", &self.tile_stride_width)?;
-                __fal::optional_entry(&mut map, "tile_stride_height", &self.tile_stride_height)?;
-                __fal::optional_entry(&mut map, "eta", &self.eta)?;
-                __fal::optional_entry(&mut map, "debug_latents", &self.debug_latents)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "debug_per_pass_latents",
-                    &self.debug_per_pass_latents,
-                )?;
+                );
+                map.opt("ic_light_image_url", &self.ic_light_image_url);
+                map.opt("seed", &self.seed);
+                map.opt("image_size", &self.image_size);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("clip_skip", &self.clip_skip);
+                map.opt("scheduler", &self.scheduler);
+                map.opt("timesteps", &self.timesteps);
+                map.opt("sigmas", &self.sigmas);
+                map.opt("prediction_type", &self.prediction_type);
+                map.opt("rescale_betas_snr_zero", &self.rescale_betas_snr_zero);
+                map.opt("image_format", &self.image_format);
+                map.opt("num_images", &self.num_images);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("tile_width", &self.tile_width);
+                map.opt("tile_height", &self.tile_height);
+                map.opt("tile_stride_width", &self.tile_stride_width);
+                map.opt("tile_stride_height", &self.tile_stride_height);
+                map.opt("eta", &self.eta);
+                map.opt("debug_latents", &self.debug_latents);
+                map.opt("debug_per_pass_latents", &self.debug_per_pass_latents);
                 map.end()
             }
         }
@@ -372,45 +342,51 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LoraInput {
-                            model_name: __fal::required(f0, "model_name")?,
-                            unet_name: f1,
-                            variant: f2,
-                            prompt: __fal::required(f3, "prompt")?,
-                            negative_prompt: f4,
-                            prompt_weighting: f5,
-                            loras: f6,
-                            embeddings: f7,
-                            controlnets: f8,
-                            controlnet_guess_mode: f9,
-                            ip_adapter: f10,
-                            image_encoder_path: f11,
-                            image_encoder_subfolder: f12,
-                            image_encoder_weight_name: f13,
-                            ic_light_model_url: f14,
-                            ic_light_model_background_image_url: f15,
-                            ic_light_image_url: f16,
-                            seed: f17,
-                            image_size: f18,
-                            num_inference_steps: f19,
-                            guidance_scale: f20,
-                            clip_skip: f21,
-                            scheduler: f22,
-                            timesteps: f23,
-                            sigmas: f24,
-                            prediction_type: f25,
-                            rescale_betas_snr_zero: f26,
-                            image_format: f27,
-                            num_images: f28,
-                            enable_safety_checker: f29,
-                            tile_width: f30,
-                            tile_height: f31,
-                            tile_stride_width: f32,
-                            tile_stride_height: f33,
-                            eta: f34,
-                            debug_latents: f35,
-                            debug_per_pass_latents: f36,
-                        })
+                        match (f0, f3) {
+                            (Some(f0), Some(f3)) => {
+                                Ok(LoraInput {
+                                    model_name: f0,
+                                    unet_name: f1,
+                                    variant: f2,
+                                    prompt: f3,
+                                    negative_prompt: f4,
+                                    prompt_weighting: f5,
+                                    loras: f6,
+                                    embeddings: f7,
+                                    controlnets: f8,
+                                    controlnet_guess_mode: f9,
+                                    ip_adapter: f10,
+                                    image_encoder_path: f11,
+                                    image_encoder_subfolder: f12,
+                                    image_encoder_weight_name: f13,
+                                    ic_light_model_url: f14,
+                                    ic_light_model_background_image_url: f15,
+                                    ic_light_image_url: f16,
+                                    seed: f17,
+                                    image_size: f18,
+                                    num_inference_steps: f19,
+                                    guidance_scale: f20,
+                                    clip_skip: f21,
+                                    scheduler: f22,
+                                    timesteps: f23,
+                                    sigmas: f24,
+                                    prediction_type: f25,
+                                    rescale_betas_snr_zero: f26,
+                                    image_format: f27,
+                                    num_images: f28,
+                                    enable_safety_checker: f29,
+                                    tile_width: f30,
+                                    tile_height: f31,
+                                    tile_stride_width: f32,
+                                    tile_stride_height: f33,
+                                    eta: f34,
+                                    debug_latents: f35,
+                                    debug_per_pass_latents: f36,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("model_name")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -832,17 +808,16 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("path", &self.path)?;
-                __fal::optional_entry(&mut map, "config_url", &self.config_url)?;
-                __fal::optional_entry(&mut map, "variant", &self.variant)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "mask_url", &self.mask_url)?;
-                __fal::optional_entry(&mut map, "conditioning_scale", &self.conditioning_scale)?;
-                __fal::optional_entry(&mut map, "start_percentage", &self.start_percentage)?;
-                __fal::optional_entry(&mut map, "end_percentage", &self.end_percentage)?;
-                __fal::optional_entry(&mut map, "ip_adapter_index", &self.ip_adapter_index)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("path", &self.path);
+                map.opt("config_url", &self.config_url);
+                map.opt("variant", &self.variant);
+                map.put("image_url", &self.image_url);
+                map.opt("mask_url", &self.mask_url);
+                map.opt("conditioning_scale", &self.conditioning_scale);
+                map.opt("start_percentage", &self.start_percentage);
+                map.opt("end_percentage", &self.end_percentage);
+                map.opt("ip_adapter_index", &self.ip_adapter_index);
                 map.end()
             }
         }
@@ -902,17 +877,23 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ControlNetType2 {
-                            path: __fal::required(f0, "path")?,
-                            config_url: f1,
-                            variant: f2,
-                            image_url: __fal::required(f3, "image_url")?,
-                            mask_url: f4,
-                            conditioning_scale: f5,
-                            start_percentage: f6,
-                            end_percentage: f7,
-                            ip_adapter_index: f8,
-                        })
+                        match (f0, f3) {
+                            (Some(f0), Some(f3)) => {
+                                Ok(ControlNetType2 {
+                                    path: f0,
+                                    config_url: f1,
+                                    variant: f2,
+                                    image_url: f3,
+                                    mask_url: f4,
+                                    conditioning_scale: f5,
+                                    start_percentage: f6,
+                                    end_percentage: f7,
+                                    ip_adapter_index: f8,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("path")),
+                            (_, None) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -1022,10 +1003,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("path", &self.path)?;
-                __fal::optional_entry(&mut map, "tokens", &self.tokens)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("path", &self.path);
+                map.opt("tokens", &self.tokens);
                 map.end()
             }
         }
@@ -1056,10 +1036,15 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(EmbeddingType2 {
-                            path: __fal::required(f0, "path")?,
-                            tokens: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(EmbeddingType2 {
+                                    path: f0,
+                                    tokens: f1,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("path")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -1186,10 +1171,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
                 map.end()
             }
         }
@@ -1536,34 +1520,17 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("ip_adapter_image_url", &self.ip_adapter_image_url)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "ip_adapter_mask_url",
-                    &self.ip_adapter_mask_url,
-                )?;
-                map.serialize_entry("path", &self.path)?;
-                __fal::optional_entry(&mut map, "model_subfolder", &self.model_subfolder)?;
-                __fal::optional_entry(&mut map, "weight_name", &self.weight_name)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "insight_face_model_path",
-                    &self.insight_face_model_path,
-                )?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
-                __fal::optional_entry(&mut map, "scale_json", &self.scale_json)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "unconditional_noising_factor",
-                    &self.unconditional_noising_factor,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "image_projection_shortcut",
-                    &self.image_projection_shortcut,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("ip_adapter_image_url", &self.ip_adapter_image_url);
+                map.opt("ip_adapter_mask_url", &self.ip_adapter_mask_url);
+                map.put("path", &self.path);
+                map.opt("model_subfolder", &self.model_subfolder);
+                map.opt("weight_name", &self.weight_name);
+                map.opt("insight_face_model_path", &self.insight_face_model_path);
+                map.opt("scale", &self.scale);
+                map.opt("scale_json", &self.scale_json);
+                map.opt("unconditional_noising_factor", &self.unconditional_noising_factor);
+                map.opt("image_projection_shortcut", &self.image_projection_shortcut);
                 map.end()
             }
         }
@@ -1626,18 +1593,24 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(IpAdapterType2 {
-                            ip_adapter_image_url: __fal::required(f0, "ip_adapter_image_url")?,
-                            ip_adapter_mask_url: f1,
-                            path: __fal::required(f2, "path")?,
-                            model_subfolder: f3,
-                            weight_name: f4,
-                            insight_face_model_path: f5,
-                            scale: f6,
-                            scale_json: f7,
-                            unconditional_noising_factor: f8,
-                            image_projection_shortcut: f9,
-                        })
+                        match (f0, f2) {
+                            (Some(f0), Some(f2)) => {
+                                Ok(IpAdapterType2 {
+                                    ip_adapter_image_url: f0,
+                                    ip_adapter_mask_url: f1,
+                                    path: f2,
+                                    model_subfolder: f3,
+                                    weight_name: f4,
+                                    insight_face_model_path: f5,
+                                    scale: f6,
+                                    scale_json: f7,
+                                    unconditional_noising_factor: f8,
+                                    image_projection_shortcut: f9,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("ip_adapter_image_url")),
+                            (_, None) => Err(__fal::missing("path")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -1771,13 +1744,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                map.serialize_entry("debug_latents", &self.debug_latents)?;
-                map.serialize_entry("debug_per_pass_latents", &self.debug_per_pass_latents)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("seed", &self.seed);
+                map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                map.put("debug_latents", &self.debug_latents);
+                map.put("debug_per_pass_latents", &self.debug_per_pass_latents);
                 map.end()
             }
         }
@@ -1825,13 +1797,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LoraOutput {
-                            images: __fal::required(f0, "images")?,
-                            seed: __fal::required(f1, "seed")?,
-                            has_nsfw_concepts: __fal::required(f2, "has_nsfw_concepts")?,
-                            debug_latents: f3,
-                            debug_per_pass_latents: f4,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(LoraOutput {
+                                    images: f0,
+                                    seed: f1,
+                                    has_nsfw_concepts: f2,
+                                    debug_latents: f3,
+                                    debug_per_pass_latents: f4,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("images")),
+                            (_, None, _) => Err(__fal::missing("seed")),
+                            (_, _, None) => Err(__fal::missing("has_nsfw_concepts")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -1853,10 +1832,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("path", &self.path)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("path", &self.path);
+                map.opt("scale", &self.scale);
                 map.end()
             }
         }
@@ -1887,10 +1865,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LoraWeight {
-                            path: __fal::required(f0, "path")?,
-                            scale: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(LoraWeight { path: f0, scale: f1 }),
+                            (None,) => Err(__fal::missing("path")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -2222,10 +2200,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "method", &self.method)?;
-                __fal::optional_entry(&mut map, "array", &self.array)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("method", &self.method);
+                map.opt("array", &self.array);
                 map.end()
             }
         }
@@ -2307,10 +2284,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "method", &self.method)?;
-                __fal::optional_entry(&mut map, "array", &self.array)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("method", &self.method);
+                map.opt("array", &self.array);
                 map.end()
             }
         }

@@ -88,33 +88,24 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                        __fal::optional_entry(&mut map, "video_size", &self.video_size)?;
-                        __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                        __fal::optional_entry(&mut map, "use_multiscale", &self.use_multiscale)?;
-                        __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                        __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                        __fal::optional_entry(&mut map, "camera_lora", &self.camera_lora)?;
-                        __fal::optional_entry(&mut map, "camera_lora_scale", &self.camera_lora_scale)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_prompt_expansion",
-                            &self.enable_prompt_expansion,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_safety_checker",
-                            &self.enable_safety_checker,
-                        )?;
-                        __fal::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
-                        __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                        __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("num_frames", &self.num_frames);
+                        map.opt("video_size", &self.video_size);
+                        map.opt("generate_audio", &self.generate_audio);
+                        map.opt("use_multiscale", &self.use_multiscale);
+                        map.opt("fps", &self.fps);
+                        map.opt("acceleration", &self.acceleration);
+                        map.opt("camera_lora", &self.camera_lora);
+                        map.opt("camera_lora_scale", &self.camera_lora_scale);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("seed", &self.seed);
+                        map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                        map.opt("enable_safety_checker", &self.enable_safety_checker);
+                        map.opt("video_output_type", &self.video_output_type);
+                        map.opt("video_quality", &self.video_quality);
+                        map.opt("video_write_mode", &self.video_write_mode);
+                        map.opt("sync_mode", &self.sync_mode);
                         map.end()
                     }
                 }
@@ -198,25 +189,30 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Ltx219bDistilledTextToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    num_frames: f1,
-                                    video_size: f2,
-                                    generate_audio: f3,
-                                    use_multiscale: f4,
-                                    fps: f5,
-                                    acceleration: f6,
-                                    camera_lora: f7,
-                                    camera_lora_scale: f8,
-                                    negative_prompt: f9,
-                                    seed: f10,
-                                    enable_prompt_expansion: f11,
-                                    enable_safety_checker: f12,
-                                    video_output_type: f13,
-                                    video_quality: f14,
-                                    video_write_mode: f15,
-                                    sync_mode: f16,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(Ltx219bDistilledTextToVideoInput {
+                                            prompt: f0,
+                                            num_frames: f1,
+                                            video_size: f2,
+                                            generate_audio: f3,
+                                            use_multiscale: f4,
+                                            fps: f5,
+                                            acceleration: f6,
+                                            camera_lora: f7,
+                                            camera_lora_scale: f8,
+                                            negative_prompt: f9,
+                                            seed: f10,
+                                            enable_prompt_expansion: f11,
+                                            enable_safety_checker: f12,
+                                            video_output_type: f13,
+                                            video_quality: f14,
+                                            video_write_mode: f15,
+                                            sync_mode: f16,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -608,10 +604,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "width", &self.width)?;
-                        __fal::optional_entry(&mut map, "height", &self.height)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("width", &self.width);
+                        map.opt("height", &self.height);
                         map.end()
                     }
                 }
@@ -706,11 +701,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
-                        map.serialize_entry("seed", &self.seed)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
+                        map.put("seed", &self.seed);
+                        map.put("prompt", &self.prompt);
                         map.end()
                     }
                 }
@@ -744,11 +738,18 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Ltx219bDistilledTextToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                    prompt: __fal::required(f2, "prompt")?,
-                                })
+                                match (f0, f1, f2) {
+                                    (Some(f0), Some(f1), Some(f2)) => {
+                                        Ok(Ltx219bDistilledTextToVideoOutput {
+                                            video: f0,
+                                            seed: f1,
+                                            prompt: f2,
+                                        })
+                                    }
+                                    (None, _, _) => Err(__fal::missing("video")),
+                                    (_, None, _) => Err(__fal::missing("seed")),
+                                    (_, _, None) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -787,17 +788,16 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("url", &self.url)?;
-                        __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                        __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                        __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                        __fal::optional_entry(&mut map, "width", &self.width)?;
-                        __fal::optional_entry(&mut map, "height", &self.height)?;
-                        __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("url", &self.url);
+                        map.opt("content_type", &self.content_type);
+                        map.opt("file_name", &self.file_name);
+                        map.opt("file_size", &self.file_size);
+                        map.opt("width", &self.width);
+                        map.opt("height", &self.height);
+                        map.opt("fps", &self.fps);
+                        map.opt("duration", &self.duration);
+                        map.opt("num_frames", &self.num_frames);
                         map.end()
                     }
                 }
@@ -857,17 +857,22 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(VideoFile {
-                                    url: __fal::required(f0, "url")?,
-                                    content_type: f1,
-                                    file_name: f2,
-                                    file_size: f3,
-                                    width: f4,
-                                    height: f5,
-                                    fps: f6,
-                                    duration: f7,
-                                    num_frames: f8,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(VideoFile {
+                                            url: f0,
+                                            content_type: f1,
+                                            file_name: f2,
+                                            file_size: f3,
+                                            width: f4,
+                                            height: f5,
+                                            fps: f6,
+                                            duration: f7,
+                                            num_frames: f8,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

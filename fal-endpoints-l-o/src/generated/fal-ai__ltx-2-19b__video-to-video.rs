@@ -149,52 +149,39 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
-                    __fal::optional_entry(&mut map, "match_video_length", &self.match_video_length)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(&mut map, "video_size", &self.video_size)?;
-                    __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                    __fal::optional_entry(&mut map, "use_multiscale", &self.use_multiscale)?;
-                    __fal::optional_entry(&mut map, "match_input_fps", &self.match_input_fps)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                    __fal::optional_entry(&mut map, "camera_lora", &self.camera_lora)?;
-                    __fal::optional_entry(&mut map, "camera_lora_scale", &self.camera_lora_scale)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_prompt_expansion",
-                        &self.enable_prompt_expansion,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
-                    __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                    __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "preprocessor", &self.preprocessor)?;
-                    __fal::optional_entry(&mut map, "ic_lora", &self.ic_lora)?;
-                    __fal::optional_entry(&mut map, "ic_lora_scale", &self.ic_lora_scale)?;
-                    __fal::optional_entry(&mut map, "image_strength", &self.image_strength)?;
-                    __fal::optional_entry(&mut map, "end_image_strength", &self.end_image_strength)?;
-                    __fal::optional_entry(&mut map, "video_strength", &self.video_strength)?;
-                    __fal::optional_entry(&mut map, "audio_strength", &self.audio_strength)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("video_url", &self.video_url);
+                    map.opt("audio_url", &self.audio_url);
+                    map.opt("image_url", &self.image_url);
+                    map.opt("end_image_url", &self.end_image_url);
+                    map.opt("match_video_length", &self.match_video_length);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("video_size", &self.video_size);
+                    map.opt("generate_audio", &self.generate_audio);
+                    map.opt("use_multiscale", &self.use_multiscale);
+                    map.opt("match_input_fps", &self.match_input_fps);
+                    map.opt("fps", &self.fps);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("acceleration", &self.acceleration);
+                    map.opt("camera_lora", &self.camera_lora);
+                    map.opt("camera_lora_scale", &self.camera_lora_scale);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("seed", &self.seed);
+                    map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("video_output_type", &self.video_output_type);
+                    map.opt("video_quality", &self.video_quality);
+                    map.opt("video_write_mode", &self.video_write_mode);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("preprocessor", &self.preprocessor);
+                    map.opt("ic_lora", &self.ic_lora);
+                    map.opt("ic_lora_scale", &self.ic_lora_scale);
+                    map.opt("image_strength", &self.image_strength);
+                    map.opt("end_image_strength", &self.end_image_strength);
+                    map.opt("video_strength", &self.video_strength);
+                    map.opt("audio_strength", &self.audio_strength);
                     map.end()
                 }
             }
@@ -323,40 +310,46 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Ltx219bVideoToVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                video_url: __fal::required(f1, "video_url")?,
-                                audio_url: f2,
-                                image_url: f3,
-                                end_image_url: f4,
-                                match_video_length: f5,
-                                num_frames: f6,
-                                video_size: f7,
-                                generate_audio: f8,
-                                use_multiscale: f9,
-                                match_input_fps: f10,
-                                fps: f11,
-                                guidance_scale: f12,
-                                num_inference_steps: f13,
-                                acceleration: f14,
-                                camera_lora: f15,
-                                camera_lora_scale: f16,
-                                negative_prompt: f17,
-                                seed: f18,
-                                enable_prompt_expansion: f19,
-                                enable_safety_checker: f20,
-                                video_output_type: f21,
-                                video_quality: f22,
-                                video_write_mode: f23,
-                                sync_mode: f24,
-                                preprocessor: f25,
-                                ic_lora: f26,
-                                ic_lora_scale: f27,
-                                image_strength: f28,
-                                end_image_strength: f29,
-                                video_strength: f30,
-                                audio_strength: f31,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Ltx219bVideoToVideoInput {
+                                        prompt: f0,
+                                        video_url: f1,
+                                        audio_url: f2,
+                                        image_url: f3,
+                                        end_image_url: f4,
+                                        match_video_length: f5,
+                                        num_frames: f6,
+                                        video_size: f7,
+                                        generate_audio: f8,
+                                        use_multiscale: f9,
+                                        match_input_fps: f10,
+                                        fps: f11,
+                                        guidance_scale: f12,
+                                        num_inference_steps: f13,
+                                        acceleration: f14,
+                                        camera_lora: f15,
+                                        camera_lora_scale: f16,
+                                        negative_prompt: f17,
+                                        seed: f18,
+                                        enable_prompt_expansion: f19,
+                                        enable_safety_checker: f20,
+                                        video_output_type: f21,
+                                        video_quality: f22,
+                                        video_write_mode: f23,
+                                        sync_mode: f24,
+                                        preprocessor: f25,
+                                        ic_lora: f26,
+                                        ic_lora_scale: f27,
+                                        image_strength: f28,
+                                        end_image_strength: f29,
+                                        video_strength: f30,
+                                        audio_strength: f31,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1018,10 +1011,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
                     map.end()
                 }
             }
@@ -1116,11 +1108,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
+                    map.put("prompt", &self.prompt);
                     map.end()
                 }
             }
@@ -1154,11 +1145,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Ltx219bVideoToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                                prompt: __fal::required(f2, "prompt")?,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(Ltx219bVideoToVideoOutput {
+                                        video: f0,
+                                        seed: f1,
+                                        prompt: f2,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("video")),
+                                (_, None, _) => Err(__fal::missing("seed")),
+                                (_, _, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1287,17 +1285,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("url", &self.url)?;
-                    __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                    __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                    __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("url", &self.url);
+                    map.opt("content_type", &self.content_type);
+                    map.opt("file_name", &self.file_name);
+                    map.opt("file_size", &self.file_size);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
+                    map.opt("fps", &self.fps);
+                    map.opt("duration", &self.duration);
+                    map.opt("num_frames", &self.num_frames);
                     map.end()
                 }
             }
@@ -1357,17 +1354,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoFile {
-                                url: __fal::required(f0, "url")?,
-                                content_type: f1,
-                                file_name: f2,
-                                file_size: f3,
-                                width: f4,
-                                height: f5,
-                                fps: f6,
-                                duration: f7,
-                                num_frames: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoFile {
+                                        url: f0,
+                                        content_type: f1,
+                                        file_name: f2,
+                                        file_size: f3,
+                                        width: f4,
+                                        height: f5,
+                                        fps: f6,
+                                        duration: f7,
+                                        num_frames: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -131,47 +131,34 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            map.serialize_entry("audio_url", &self.audio_url)?;
-                            __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
-                            __fal::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
-                            __fal::optional_entry(&mut map, "match_audio_length", &self.match_audio_length)?;
-                            __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                            __fal::optional_entry(&mut map, "video_size", &self.video_size)?;
-                            __fal::optional_entry(&mut map, "use_multiscale", &self.use_multiscale)?;
-                            __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                            __fal::optional_entry(&mut map, "scheduler", &self.scheduler)?;
-                            __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                            __fal::optional_entry(&mut map, "camera_lora", &self.camera_lora)?;
-                            __fal::optional_entry(&mut map, "camera_lora_scale", &self.camera_lora_scale)?;
-                            __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_prompt_expansion",
-                                &self.enable_prompt_expansion,
-                            )?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_safety_checker",
-                                &self.enable_safety_checker,
-                            )?;
-                            __fal::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
-                            __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                            __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
-                            __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                            map.serialize_entry("loras", &self.loras)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "distill_lora_second_pass_scale",
-                                &self.distill_lora_second_pass_scale,
-                            )?;
-                            __fal::optional_entry(&mut map, "image_strength", &self.image_strength)?;
-                            __fal::optional_entry(&mut map, "end_image_strength", &self.end_image_strength)?;
-                            __fal::optional_entry(&mut map, "audio_strength", &self.audio_strength)?;
-                            __fal::optional_entry(&mut map, "preprocess_audio", &self.preprocess_audio)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.put("audio_url", &self.audio_url);
+                            map.opt("image_url", &self.image_url);
+                            map.opt("end_image_url", &self.end_image_url);
+                            map.opt("match_audio_length", &self.match_audio_length);
+                            map.opt("num_frames", &self.num_frames);
+                            map.opt("video_size", &self.video_size);
+                            map.opt("use_multiscale", &self.use_multiscale);
+                            map.opt("fps", &self.fps);
+                            map.opt("scheduler", &self.scheduler);
+                            map.opt("acceleration", &self.acceleration);
+                            map.opt("camera_lora", &self.camera_lora);
+                            map.opt("camera_lora_scale", &self.camera_lora_scale);
+                            map.opt("negative_prompt", &self.negative_prompt);
+                            map.opt("seed", &self.seed);
+                            map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                            map.opt("enable_safety_checker", &self.enable_safety_checker);
+                            map.opt("video_output_type", &self.video_output_type);
+                            map.opt("video_quality", &self.video_quality);
+                            map.opt("video_write_mode", &self.video_write_mode);
+                            map.opt("sync_mode", &self.sync_mode);
+                            map.put("loras", &self.loras);
+                            map.opt("distill_lora_second_pass_scale", &self.distill_lora_second_pass_scale);
+                            map.opt("image_strength", &self.image_strength);
+                            map.opt("end_image_strength", &self.end_image_strength);
+                            map.opt("audio_strength", &self.audio_strength);
+                            map.opt("preprocess_audio", &self.preprocess_audio);
                             map.end()
                         }
                     }
@@ -285,35 +272,42 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(Ltx2322bDistilledAudioToVideoLoraInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        audio_url: __fal::required(f1, "audio_url")?,
-                                        image_url: f2,
-                                        end_image_url: f3,
-                                        match_audio_length: f4,
-                                        num_frames: f5,
-                                        video_size: f6,
-                                        use_multiscale: f7,
-                                        fps: f8,
-                                        scheduler: f9,
-                                        acceleration: f10,
-                                        camera_lora: f11,
-                                        camera_lora_scale: f12,
-                                        negative_prompt: f13,
-                                        seed: f14,
-                                        enable_prompt_expansion: f15,
-                                        enable_safety_checker: f16,
-                                        video_output_type: f17,
-                                        video_quality: f18,
-                                        video_write_mode: f19,
-                                        sync_mode: f20,
-                                        loras: __fal::required(f21, "loras")?,
-                                        distill_lora_second_pass_scale: f22,
-                                        image_strength: f23,
-                                        end_image_strength: f24,
-                                        audio_strength: f25,
-                                        preprocess_audio: f26,
-                                    })
+                                    match (f0, f1, f21) {
+                                        (Some(f0), Some(f1), Some(f21)) => {
+                                            Ok(Ltx2322bDistilledAudioToVideoLoraInput {
+                                                prompt: f0,
+                                                audio_url: f1,
+                                                image_url: f2,
+                                                end_image_url: f3,
+                                                match_audio_length: f4,
+                                                num_frames: f5,
+                                                video_size: f6,
+                                                use_multiscale: f7,
+                                                fps: f8,
+                                                scheduler: f9,
+                                                acceleration: f10,
+                                                camera_lora: f11,
+                                                camera_lora_scale: f12,
+                                                negative_prompt: f13,
+                                                seed: f14,
+                                                enable_prompt_expansion: f15,
+                                                enable_safety_checker: f16,
+                                                video_output_type: f17,
+                                                video_quality: f18,
+                                                video_write_mode: f19,
+                                                sync_mode: f20,
+                                                loras: f21,
+                                                distill_lora_second_pass_scale: f22,
+                                                image_strength: f23,
+                                                end_image_strength: f24,
+                                                audio_strength: f25,
+                                                preprocess_audio: f26,
+                                            })
+                                        }
+                                        (None, _, _) => Err(__fal::missing("prompt")),
+                                        (_, None, _) => Err(__fal::missing("audio_url")),
+                                        (_, _, None) => Err(__fal::missing("loras")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -814,10 +808,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "width", &self.width)?;
-                            __fal::optional_entry(&mut map, "height", &self.height)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("width", &self.width);
+                            map.opt("height", &self.height);
                             map.end()
                         }
                     }
@@ -911,11 +904,10 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("path", &self.path)?;
-                            __fal::optional_entry(&mut map, "weight_name", &self.weight_name)?;
-                            __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("path", &self.path);
+                            map.opt("weight_name", &self.weight_name);
+                            map.opt("scale", &self.scale);
                             map.end()
                         }
                     }
@@ -949,11 +941,16 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(LoRaInput {
-                                        path: __fal::required(f0, "path")?,
-                                        weight_name: f1,
-                                        scale: f2,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(LoRaInput {
+                                                path: f0,
+                                                weight_name: f1,
+                                                scale: f2,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("path")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -1013,11 +1010,10 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
-                            map.serialize_entry("seed", &self.seed)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
+                            map.put("seed", &self.seed);
+                            map.put("prompt", &self.prompt);
                             map.end()
                         }
                     }
@@ -1051,11 +1047,18 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(Ltx2322bDistilledAudioToVideoLoraOutput {
-                                        video: __fal::required(f0, "video")?,
-                                        seed: __fal::required(f1, "seed")?,
-                                        prompt: __fal::required(f2, "prompt")?,
-                                    })
+                                    match (f0, f1, f2) {
+                                        (Some(f0), Some(f1), Some(f2)) => {
+                                            Ok(Ltx2322bDistilledAudioToVideoLoraOutput {
+                                                video: f0,
+                                                seed: f1,
+                                                prompt: f2,
+                                            })
+                                        }
+                                        (None, _, _) => Err(__fal::missing("video")),
+                                        (_, None, _) => Err(__fal::missing("seed")),
+                                        (_, _, None) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -1174,17 +1177,16 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("url", &self.url)?;
-                            __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                            __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                            __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                            __fal::optional_entry(&mut map, "width", &self.width)?;
-                            __fal::optional_entry(&mut map, "height", &self.height)?;
-                            __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("url", &self.url);
+                            map.opt("content_type", &self.content_type);
+                            map.opt("file_name", &self.file_name);
+                            map.opt("file_size", &self.file_size);
+                            map.opt("width", &self.width);
+                            map.opt("height", &self.height);
+                            map.opt("fps", &self.fps);
+                            map.opt("duration", &self.duration);
+                            map.opt("num_frames", &self.num_frames);
                             map.end()
                         }
                     }
@@ -1244,17 +1246,22 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(VideoFile {
-                                        url: __fal::required(f0, "url")?,
-                                        content_type: f1,
-                                        file_name: f2,
-                                        file_size: f3,
-                                        width: f4,
-                                        height: f5,
-                                        fps: f6,
-                                        duration: f7,
-                                        num_frames: f8,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(VideoFile {
+                                                url: f0,
+                                                content_type: f1,
+                                                file_name: f2,
+                                                file_size: f3,
+                                                width: f4,
+                                                height: f5,
+                                                fps: f6,
+                                                duration: f7,
+                                                num_frames: f8,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

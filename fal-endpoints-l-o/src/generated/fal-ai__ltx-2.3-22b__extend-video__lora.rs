@@ -193,92 +193,47 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        map.serialize_entry("video_url", &self.video_url)?;
-                        __fal::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
-                        __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                        __fal::optional_entry(&mut map, "video_size", &self.video_size)?;
-                        __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                        __fal::optional_entry(&mut map, "use_multiscale", &self.use_multiscale)?;
-                        __fal::optional_entry(&mut map, "match_input_fps", &self.match_input_fps)?;
-                        __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "num_inference_steps",
-                            &self.num_inference_steps,
-                        )?;
-                        __fal::optional_entry(&mut map, "video_cfg_scale", &self.video_cfg_scale)?;
-                        __fal::optional_entry(&mut map, "video_stg_scale", &self.video_stg_scale)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "video_rescaling_scale",
-                            &self.video_rescaling_scale,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "video_modality_scale",
-                            &self.video_modality_scale,
-                        )?;
-                        __fal::optional_entry(&mut map, "audio_cfg_scale", &self.audio_cfg_scale)?;
-                        __fal::optional_entry(&mut map, "audio_stg_scale", &self.audio_stg_scale)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "audio_rescaling_scale",
-                            &self.audio_rescaling_scale,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "audio_modality_scale",
-                            &self.audio_modality_scale,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "gradient_estimation_gamma",
-                            &self.gradient_estimation_gamma,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "use_restart_sampling",
-                            &self.use_restart_sampling,
-                        )?;
-                        __fal::optional_entry(&mut map, "scheduler", &self.scheduler)?;
-                        __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                        __fal::optional_entry(&mut map, "camera_lora", &self.camera_lora)?;
-                        __fal::optional_entry(&mut map, "camera_lora_scale", &self.camera_lora_scale)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_prompt_expansion",
-                            &self.enable_prompt_expansion,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_safety_checker",
-                            &self.enable_safety_checker,
-                        )?;
-                        __fal::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
-                        __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                        __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        map.serialize_entry("loras", &self.loras)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "distill_lora_first_pass_scale",
-                            &self.distill_lora_first_pass_scale,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "distill_lora_second_pass_scale",
-                            &self.distill_lora_second_pass_scale,
-                        )?;
-                        __fal::optional_entry(&mut map, "extend_direction", &self.extend_direction)?;
-                        __fal::optional_entry(&mut map, "num_context_frames", &self.num_context_frames)?;
-                        __fal::optional_entry(&mut map, "video_strength", &self.video_strength)?;
-                        __fal::optional_entry(&mut map, "audio_strength", &self.audio_strength)?;
-                        __fal::optional_entry(&mut map, "end_image_strength", &self.end_image_strength)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.put("video_url", &self.video_url);
+                        map.opt("end_image_url", &self.end_image_url);
+                        map.opt("num_frames", &self.num_frames);
+                        map.opt("video_size", &self.video_size);
+                        map.opt("generate_audio", &self.generate_audio);
+                        map.opt("use_multiscale", &self.use_multiscale);
+                        map.opt("match_input_fps", &self.match_input_fps);
+                        map.opt("fps", &self.fps);
+                        map.opt("num_inference_steps", &self.num_inference_steps);
+                        map.opt("video_cfg_scale", &self.video_cfg_scale);
+                        map.opt("video_stg_scale", &self.video_stg_scale);
+                        map.opt("video_rescaling_scale", &self.video_rescaling_scale);
+                        map.opt("video_modality_scale", &self.video_modality_scale);
+                        map.opt("audio_cfg_scale", &self.audio_cfg_scale);
+                        map.opt("audio_stg_scale", &self.audio_stg_scale);
+                        map.opt("audio_rescaling_scale", &self.audio_rescaling_scale);
+                        map.opt("audio_modality_scale", &self.audio_modality_scale);
+                        map.opt("gradient_estimation_gamma", &self.gradient_estimation_gamma);
+                        map.opt("use_restart_sampling", &self.use_restart_sampling);
+                        map.opt("scheduler", &self.scheduler);
+                        map.opt("acceleration", &self.acceleration);
+                        map.opt("camera_lora", &self.camera_lora);
+                        map.opt("camera_lora_scale", &self.camera_lora_scale);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("seed", &self.seed);
+                        map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                        map.opt("enable_safety_checker", &self.enable_safety_checker);
+                        map.opt("video_output_type", &self.video_output_type);
+                        map.opt("video_quality", &self.video_quality);
+                        map.opt("video_write_mode", &self.video_write_mode);
+                        map.opt("sync_mode", &self.sync_mode);
+                        map.put("loras", &self.loras);
+                        map.opt("distill_lora_first_pass_scale", &self.distill_lora_first_pass_scale);
+                        map.opt("distill_lora_second_pass_scale", &self.distill_lora_second_pass_scale);
+                        map.opt("extend_direction", &self.extend_direction);
+                        map.opt("num_context_frames", &self.num_context_frames);
+                        map.opt("video_strength", &self.video_strength);
+                        map.opt("audio_strength", &self.audio_strength);
+                        map.opt("end_image_strength", &self.end_image_strength);
                         map.end()
                     }
                 }
@@ -431,48 +386,55 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Ltx2322bExtendVideoLoraInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    video_url: __fal::required(f1, "video_url")?,
-                                    end_image_url: f2,
-                                    num_frames: f3,
-                                    video_size: f4,
-                                    generate_audio: f5,
-                                    use_multiscale: f6,
-                                    match_input_fps: f7,
-                                    fps: f8,
-                                    num_inference_steps: f9,
-                                    video_cfg_scale: f10,
-                                    video_stg_scale: f11,
-                                    video_rescaling_scale: f12,
-                                    video_modality_scale: f13,
-                                    audio_cfg_scale: f14,
-                                    audio_stg_scale: f15,
-                                    audio_rescaling_scale: f16,
-                                    audio_modality_scale: f17,
-                                    gradient_estimation_gamma: f18,
-                                    use_restart_sampling: f19,
-                                    scheduler: f20,
-                                    acceleration: f21,
-                                    camera_lora: f22,
-                                    camera_lora_scale: f23,
-                                    negative_prompt: f24,
-                                    seed: f25,
-                                    enable_prompt_expansion: f26,
-                                    enable_safety_checker: f27,
-                                    video_output_type: f28,
-                                    video_quality: f29,
-                                    video_write_mode: f30,
-                                    sync_mode: f31,
-                                    loras: __fal::required(f32, "loras")?,
-                                    distill_lora_first_pass_scale: f33,
-                                    distill_lora_second_pass_scale: f34,
-                                    extend_direction: f35,
-                                    num_context_frames: f36,
-                                    video_strength: f37,
-                                    audio_strength: f38,
-                                    end_image_strength: f39,
-                                })
+                                match (f0, f1, f32) {
+                                    (Some(f0), Some(f1), Some(f32)) => {
+                                        Ok(Ltx2322bExtendVideoLoraInput {
+                                            prompt: f0,
+                                            video_url: f1,
+                                            end_image_url: f2,
+                                            num_frames: f3,
+                                            video_size: f4,
+                                            generate_audio: f5,
+                                            use_multiscale: f6,
+                                            match_input_fps: f7,
+                                            fps: f8,
+                                            num_inference_steps: f9,
+                                            video_cfg_scale: f10,
+                                            video_stg_scale: f11,
+                                            video_rescaling_scale: f12,
+                                            video_modality_scale: f13,
+                                            audio_cfg_scale: f14,
+                                            audio_stg_scale: f15,
+                                            audio_rescaling_scale: f16,
+                                            audio_modality_scale: f17,
+                                            gradient_estimation_gamma: f18,
+                                            use_restart_sampling: f19,
+                                            scheduler: f20,
+                                            acceleration: f21,
+                                            camera_lora: f22,
+                                            camera_lora_scale: f23,
+                                            negative_prompt: f24,
+                                            seed: f25,
+                                            enable_prompt_expansion: f26,
+                                            enable_safety_checker: f27,
+                                            video_output_type: f28,
+                                            video_quality: f29,
+                                            video_write_mode: f30,
+                                            sync_mode: f31,
+                                            loras: f32,
+                                            distill_lora_first_pass_scale: f33,
+                                            distill_lora_second_pass_scale: f34,
+                                            extend_direction: f35,
+                                            num_context_frames: f36,
+                                            video_strength: f37,
+                                            audio_strength: f38,
+                                            end_image_strength: f39,
+                                        })
+                                    }
+                                    (None, _, _) => Err(__fal::missing("prompt")),
+                                    (_, None, _) => Err(__fal::missing("video_url")),
+                                    (_, _, None) => Err(__fal::missing("loras")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -1266,10 +1228,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "width", &self.width)?;
-                        __fal::optional_entry(&mut map, "height", &self.height)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("width", &self.width);
+                        map.opt("height", &self.height);
                         map.end()
                     }
                 }
@@ -1363,11 +1324,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("path", &self.path)?;
-                        __fal::optional_entry(&mut map, "weight_name", &self.weight_name)?;
-                        __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("path", &self.path);
+                        map.opt("weight_name", &self.weight_name);
+                        map.opt("scale", &self.scale);
                         map.end()
                     }
                 }
@@ -1401,11 +1361,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(LoRaInput {
-                                    path: __fal::required(f0, "path")?,
-                                    weight_name: f1,
-                                    scale: f2,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(LoRaInput {
+                                            path: f0,
+                                            weight_name: f1,
+                                            scale: f2,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("path")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -1463,11 +1428,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
-                        map.serialize_entry("seed", &self.seed)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
+                        map.put("seed", &self.seed);
+                        map.put("prompt", &self.prompt);
                         map.end()
                     }
                 }
@@ -1501,11 +1465,18 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Ltx2322bExtendVideoLoraOutput {
-                                    video: __fal::required(f0, "video")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                    prompt: __fal::required(f2, "prompt")?,
-                                })
+                                match (f0, f1, f2) {
+                                    (Some(f0), Some(f1), Some(f2)) => {
+                                        Ok(Ltx2322bExtendVideoLoraOutput {
+                                            video: f0,
+                                            seed: f1,
+                                            prompt: f2,
+                                        })
+                                    }
+                                    (None, _, _) => Err(__fal::missing("video")),
+                                    (_, None, _) => Err(__fal::missing("seed")),
+                                    (_, _, None) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -1624,17 +1595,16 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("url", &self.url)?;
-                        __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                        __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                        __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                        __fal::optional_entry(&mut map, "width", &self.width)?;
-                        __fal::optional_entry(&mut map, "height", &self.height)?;
-                        __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("url", &self.url);
+                        map.opt("content_type", &self.content_type);
+                        map.opt("file_name", &self.file_name);
+                        map.opt("file_size", &self.file_size);
+                        map.opt("width", &self.width);
+                        map.opt("height", &self.height);
+                        map.opt("fps", &self.fps);
+                        map.opt("duration", &self.duration);
+                        map.opt("num_frames", &self.num_frames);
                         map.end()
                     }
                 }
@@ -1694,17 +1664,22 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(VideoFile {
-                                    url: __fal::required(f0, "url")?,
-                                    content_type: f1,
-                                    file_name: f2,
-                                    file_size: f3,
-                                    width: f4,
-                                    height: f5,
-                                    fps: f6,
-                                    duration: f7,
-                                    num_frames: f8,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(VideoFile {
+                                            url: f0,
+                                            content_type: f1,
+                                            file_name: f2,
+                                            file_size: f3,
+                                            width: f4,
+                                            height: f5,
+                                            fps: f6,
+                                            duration: f7,
+                                            num_frames: f8,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

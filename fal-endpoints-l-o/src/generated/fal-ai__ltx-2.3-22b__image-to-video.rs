@@ -175,92 +175,43 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(&mut map, "video_size", &self.video_size)?;
-                    __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                    __fal::optional_entry(&mut map, "use_multiscale", &self.use_multiscale)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "video_cfg_scale", &self.video_cfg_scale)?;
-                    __fal::optional_entry(&mut map, "video_stg_scale", &self.video_stg_scale)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "video_rescaling_scale",
-                        &self.video_rescaling_scale,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "video_modality_scale",
-                        &self.video_modality_scale,
-                    )?;
-                    __fal::optional_entry(&mut map, "audio_cfg_scale", &self.audio_cfg_scale)?;
-                    __fal::optional_entry(&mut map, "audio_stg_scale", &self.audio_stg_scale)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "audio_rescaling_scale",
-                        &self.audio_rescaling_scale,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "audio_modality_scale",
-                        &self.audio_modality_scale,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "gradient_estimation_gamma",
-                        &self.gradient_estimation_gamma,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "use_restart_sampling",
-                        &self.use_restart_sampling,
-                    )?;
-                    __fal::optional_entry(&mut map, "scheduler", &self.scheduler)?;
-                    __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                    __fal::optional_entry(&mut map, "camera_lora", &self.camera_lora)?;
-                    __fal::optional_entry(&mut map, "camera_lora_scale", &self.camera_lora_scale)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_prompt_expansion",
-                        &self.enable_prompt_expansion,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
-                    __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                    __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "distill_lora_first_pass_scale",
-                        &self.distill_lora_first_pass_scale,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "distill_lora_second_pass_scale",
-                        &self.distill_lora_second_pass_scale,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "interpolation_direction",
-                        &self.interpolation_direction,
-                    )?;
-                    __fal::optional_entry(&mut map, "image_strength", &self.image_strength)?;
-                    __fal::optional_entry(&mut map, "end_image_strength", &self.end_image_strength)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("image_url", &self.image_url);
+                    map.opt("end_image_url", &self.end_image_url);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("video_size", &self.video_size);
+                    map.opt("generate_audio", &self.generate_audio);
+                    map.opt("use_multiscale", &self.use_multiscale);
+                    map.opt("fps", &self.fps);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("video_cfg_scale", &self.video_cfg_scale);
+                    map.opt("video_stg_scale", &self.video_stg_scale);
+                    map.opt("video_rescaling_scale", &self.video_rescaling_scale);
+                    map.opt("video_modality_scale", &self.video_modality_scale);
+                    map.opt("audio_cfg_scale", &self.audio_cfg_scale);
+                    map.opt("audio_stg_scale", &self.audio_stg_scale);
+                    map.opt("audio_rescaling_scale", &self.audio_rescaling_scale);
+                    map.opt("audio_modality_scale", &self.audio_modality_scale);
+                    map.opt("gradient_estimation_gamma", &self.gradient_estimation_gamma);
+                    map.opt("use_restart_sampling", &self.use_restart_sampling);
+                    map.opt("scheduler", &self.scheduler);
+                    map.opt("acceleration", &self.acceleration);
+                    map.opt("camera_lora", &self.camera_lora);
+                    map.opt("camera_lora_scale", &self.camera_lora_scale);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("seed", &self.seed);
+                    map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("video_output_type", &self.video_output_type);
+                    map.opt("video_quality", &self.video_quality);
+                    map.opt("video_write_mode", &self.video_write_mode);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("distill_lora_first_pass_scale", &self.distill_lora_first_pass_scale);
+                    map.opt("distill_lora_second_pass_scale", &self.distill_lora_second_pass_scale);
+                    map.opt("interpolation_direction", &self.interpolation_direction);
+                    map.opt("image_strength", &self.image_strength);
+                    map.opt("end_image_strength", &self.end_image_strength);
                     map.end()
                 }
             }
@@ -401,44 +352,50 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Ltx2322bImageToVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                image_url: __fal::required(f1, "image_url")?,
-                                end_image_url: f2,
-                                num_frames: f3,
-                                video_size: f4,
-                                generate_audio: f5,
-                                use_multiscale: f6,
-                                fps: f7,
-                                num_inference_steps: f8,
-                                video_cfg_scale: f9,
-                                video_stg_scale: f10,
-                                video_rescaling_scale: f11,
-                                video_modality_scale: f12,
-                                audio_cfg_scale: f13,
-                                audio_stg_scale: f14,
-                                audio_rescaling_scale: f15,
-                                audio_modality_scale: f16,
-                                gradient_estimation_gamma: f17,
-                                use_restart_sampling: f18,
-                                scheduler: f19,
-                                acceleration: f20,
-                                camera_lora: f21,
-                                camera_lora_scale: f22,
-                                negative_prompt: f23,
-                                seed: f24,
-                                enable_prompt_expansion: f25,
-                                enable_safety_checker: f26,
-                                video_output_type: f27,
-                                video_quality: f28,
-                                video_write_mode: f29,
-                                sync_mode: f30,
-                                distill_lora_first_pass_scale: f31,
-                                distill_lora_second_pass_scale: f32,
-                                interpolation_direction: f33,
-                                image_strength: f34,
-                                end_image_strength: f35,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Ltx2322bImageToVideoInput {
+                                        prompt: f0,
+                                        image_url: f1,
+                                        end_image_url: f2,
+                                        num_frames: f3,
+                                        video_size: f4,
+                                        generate_audio: f5,
+                                        use_multiscale: f6,
+                                        fps: f7,
+                                        num_inference_steps: f8,
+                                        video_cfg_scale: f9,
+                                        video_stg_scale: f10,
+                                        video_rescaling_scale: f11,
+                                        video_modality_scale: f12,
+                                        audio_cfg_scale: f13,
+                                        audio_stg_scale: f14,
+                                        audio_rescaling_scale: f15,
+                                        audio_modality_scale: f16,
+                                        gradient_estimation_gamma: f17,
+                                        use_restart_sampling: f18,
+                                        scheduler: f19,
+                                        acceleration: f20,
+                                        camera_lora: f21,
+                                        camera_lora_scale: f22,
+                                        negative_prompt: f23,
+                                        seed: f24,
+                                        enable_prompt_expansion: f25,
+                                        enable_safety_checker: f26,
+                                        video_output_type: f27,
+                                        video_quality: f28,
+                                        video_write_mode: f29,
+                                        sync_mode: f30,
+                                        distill_lora_first_pass_scale: f31,
+                                        distill_lora_second_pass_scale: f32,
+                                        interpolation_direction: f33,
+                                        image_strength: f34,
+                                        end_image_strength: f35,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1112,10 +1069,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
                     map.end()
                 }
             }
@@ -1296,11 +1252,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
+                    map.put("prompt", &self.prompt);
                     map.end()
                 }
             }
@@ -1334,11 +1289,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Ltx2322bImageToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                                prompt: __fal::required(f2, "prompt")?,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(Ltx2322bImageToVideoOutput {
+                                        video: f0,
+                                        seed: f1,
+                                        prompt: f2,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("video")),
+                                (_, None, _) => Err(__fal::missing("seed")),
+                                (_, _, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1457,17 +1419,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("url", &self.url)?;
-                    __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                    __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                    __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("url", &self.url);
+                    map.opt("content_type", &self.content_type);
+                    map.opt("file_name", &self.file_name);
+                    map.opt("file_size", &self.file_size);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
+                    map.opt("fps", &self.fps);
+                    map.opt("duration", &self.duration);
+                    map.opt("num_frames", &self.num_frames);
                     map.end()
                 }
             }
@@ -1527,17 +1488,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoFile {
-                                url: __fal::required(f0, "url")?,
-                                content_type: f1,
-                                file_name: f2,
-                                file_size: f3,
-                                width: f4,
-                                height: f5,
-                                fps: f6,
-                                duration: f7,
-                                num_frames: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoFile {
+                                        url: f0,
+                                        content_type: f1,
+                                        file_name: f2,
+                                        file_size: f3,
+                                        width: f4,
+                                        height: f5,
+                                        fps: f6,
+                                        duration: f7,
+                                        num_frames: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

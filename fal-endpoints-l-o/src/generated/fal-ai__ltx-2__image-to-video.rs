@@ -44,14 +44,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("prompt", &self.prompt);
+                    map.opt("duration", &self.duration);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("fps", &self.fps);
+                    map.opt("generate_audio", &self.generate_audio);
                     map.end()
                 }
             }
@@ -102,14 +101,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Ltx2ImageToVideoInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                                duration: f2,
-                                resolution: f3,
-                                fps: f4,
-                                generate_audio: f5,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Ltx2ImageToVideoInput {
+                                        image_url: f0,
+                                        prompt: f1,
+                                        duration: f2,
+                                        resolution: f3,
+                                        fps: f4,
+                                        generate_audio: f5,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -207,9 +212,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -237,9 +241,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Ltx2ImageToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Ltx2ImageToVideoOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -360,17 +369,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("url", &self.url)?;
-                    __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                    __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                    __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("url", &self.url);
+                    map.opt("content_type", &self.content_type);
+                    map.opt("file_name", &self.file_name);
+                    map.opt("file_size", &self.file_size);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
+                    map.opt("fps", &self.fps);
+                    map.opt("duration", &self.duration);
+                    map.opt("num_frames", &self.num_frames);
                     map.end()
                 }
             }
@@ -430,17 +438,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoFile {
-                                url: __fal::required(f0, "url")?,
-                                content_type: f1,
-                                file_name: f2,
-                                file_size: f3,
-                                width: f4,
-                                height: f5,
-                                fps: f6,
-                                duration: f7,
-                                num_frames: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoFile {
+                                        url: f0,
+                                        content_type: f1,
+                                        file_name: f2,
+                                        file_size: f3,
+                                        width: f4,
+                                        height: f5,
+                                        fps: f6,
+                                        duration: f7,
+                                        num_frames: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

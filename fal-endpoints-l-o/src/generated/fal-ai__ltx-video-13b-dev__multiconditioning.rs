@@ -114,56 +114,30 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "loras", &self.loras)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "first_pass_num_inference_steps",
-                        &self.first_pass_num_inference_steps,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("loras", &self.loras);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("seed", &self.seed);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("first_pass_num_inference_steps", &self.first_pass_num_inference_steps);
+                    map.opt(
                         "second_pass_num_inference_steps",
                         &self.second_pass_num_inference_steps,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "second_pass_skip_initial_steps",
-                        &self.second_pass_skip_initial_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "frame_rate", &self.frame_rate)?;
-                    __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                    __fal::optional_entry(&mut map, "reverse_video", &self.reverse_video)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "enable_detail_pass", &self.enable_detail_pass)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "temporal_adain_factor",
-                        &self.temporal_adain_factor,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "tone_map_compression_ratio",
-                        &self.tone_map_compression_ratio,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "constant_rate_factor",
-                        &self.constant_rate_factor,
-                    )?;
-                    __fal::optional_entry(&mut map, "images", &self.images)?;
-                    __fal::optional_entry(&mut map, "videos", &self.videos)?;
+                    );
+                    map.opt("second_pass_skip_initial_steps", &self.second_pass_skip_initial_steps);
+                    map.opt("frame_rate", &self.frame_rate);
+                    map.opt("expand_prompt", &self.expand_prompt);
+                    map.opt("reverse_video", &self.reverse_video);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("enable_detail_pass", &self.enable_detail_pass);
+                    map.opt("temporal_adain_factor", &self.temporal_adain_factor);
+                    map.opt("tone_map_compression_ratio", &self.tone_map_compression_ratio);
+                    map.opt("constant_rate_factor", &self.constant_rate_factor);
+                    map.opt("images", &self.images);
+                    map.opt("videos", &self.videos);
                     map.end()
                 }
             }
@@ -256,28 +230,33 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LtxVideo13bDevMulticonditioningInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                negative_prompt: f1,
-                                loras: f2,
-                                resolution: f3,
-                                aspect_ratio: f4,
-                                seed: f5,
-                                num_frames: f6,
-                                first_pass_num_inference_steps: f7,
-                                second_pass_num_inference_steps: f8,
-                                second_pass_skip_initial_steps: f9,
-                                frame_rate: f10,
-                                expand_prompt: f11,
-                                reverse_video: f12,
-                                enable_safety_checker: f13,
-                                enable_detail_pass: f14,
-                                temporal_adain_factor: f15,
-                                tone_map_compression_ratio: f16,
-                                constant_rate_factor: f17,
-                                images: f18,
-                                videos: f19,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(LtxVideo13bDevMulticonditioningInput {
+                                        prompt: f0,
+                                        negative_prompt: f1,
+                                        loras: f2,
+                                        resolution: f3,
+                                        aspect_ratio: f4,
+                                        seed: f5,
+                                        num_frames: f6,
+                                        first_pass_num_inference_steps: f7,
+                                        second_pass_num_inference_steps: f8,
+                                        second_pass_skip_initial_steps: f9,
+                                        frame_rate: f10,
+                                        expand_prompt: f11,
+                                        reverse_video: f12,
+                                        enable_safety_checker: f13,
+                                        enable_detail_pass: f14,
+                                        temporal_adain_factor: f15,
+                                        tone_map_compression_ratio: f16,
+                                        constant_rate_factor: f17,
+                                        images: f18,
+                                        videos: f19,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -741,11 +720,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "start_frame_num", &self.start_frame_num)?;
-                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("start_frame_num", &self.start_frame_num);
+                    map.opt("strength", &self.strength);
                     map.end()
                 }
             }
@@ -781,11 +759,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageConditioningInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                start_frame_num: f1,
-                                strength: f2,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImageConditioningInput {
+                                        image_url: f0,
+                                        start_frame_num: f1,
+                                        strength: f2,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -852,11 +835,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("path", &self.path)?;
-                    __fal::optional_entry(&mut map, "weight_name", &self.weight_name)?;
-                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("path", &self.path);
+                    map.opt("weight_name", &self.weight_name);
+                    map.opt("scale", &self.scale);
                     map.end()
                 }
             }
@@ -890,11 +872,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LoRaWeight {
-                                path: __fal::required(f0, "path")?,
-                                weight_name: f1,
-                                scale: f2,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(LoRaWeight {
+                                        path: f0,
+                                        weight_name: f1,
+                                        scale: f2,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("path")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -952,11 +939,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("prompt", &self.prompt);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -990,11 +976,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LtxVideo13bDevMulticonditioningOutput {
-                                video: __fal::required(f0, "video")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                                seed: __fal::required(f2, "seed")?,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(LtxVideo13bDevMulticonditioningOutput {
+                                        video: f0,
+                                        prompt: f1,
+                                        seed: f2,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("video")),
+                                (_, None, _) => Err(__fal::missing("prompt")),
+                                (_, _, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1132,18 +1125,17 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "conditioning_type", &self.conditioning_type)?;
-                    __fal::optional_entry(&mut map, "preprocess", &self.preprocess)?;
-                    __fal::optional_entry(&mut map, "start_frame_num", &self.start_frame_num)?;
-                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
-                    __fal::optional_entry(&mut map, "limit_num_frames", &self.limit_num_frames)?;
-                    __fal::optional_entry(&mut map, "max_num_frames", &self.max_num_frames)?;
-                    __fal::optional_entry(&mut map, "resample_fps", &self.resample_fps)?;
-                    __fal::optional_entry(&mut map, "target_fps", &self.target_fps)?;
-                    __fal::optional_entry(&mut map, "reverse_video", &self.reverse_video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("conditioning_type", &self.conditioning_type);
+                    map.opt("preprocess", &self.preprocess);
+                    map.opt("start_frame_num", &self.start_frame_num);
+                    map.opt("strength", &self.strength);
+                    map.opt("limit_num_frames", &self.limit_num_frames);
+                    map.opt("max_num_frames", &self.max_num_frames);
+                    map.opt("resample_fps", &self.resample_fps);
+                    map.opt("target_fps", &self.target_fps);
+                    map.opt("reverse_video", &self.reverse_video);
                     map.end()
                 }
             }
@@ -1206,18 +1198,23 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoConditioningInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                conditioning_type: f1,
-                                preprocess: f2,
-                                start_frame_num: f3,
-                                strength: f4,
-                                limit_num_frames: f5,
-                                max_num_frames: f6,
-                                resample_fps: f7,
-                                target_fps: f8,
-                                reverse_video: f9,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoConditioningInput {
+                                        video_url: f0,
+                                        conditioning_type: f1,
+                                        preprocess: f2,
+                                        start_frame_num: f3,
+                                        strength: f4,
+                                        limit_num_frames: f5,
+                                        max_num_frames: f6,
+                                        resample_fps: f7,
+                                        target_fps: f8,
+                                        reverse_video: f9,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -111,55 +111,29 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "loras", &self.loras)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "first_pass_num_inference_steps",
-                        &self.first_pass_num_inference_steps,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("loras", &self.loras);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("seed", &self.seed);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("first_pass_num_inference_steps", &self.first_pass_num_inference_steps);
+                    map.opt(
                         "second_pass_num_inference_steps",
                         &self.second_pass_num_inference_steps,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "second_pass_skip_initial_steps",
-                        &self.second_pass_skip_initial_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "frame_rate", &self.frame_rate)?;
-                    __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                    __fal::optional_entry(&mut map, "reverse_video", &self.reverse_video)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "enable_detail_pass", &self.enable_detail_pass)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "temporal_adain_factor",
-                        &self.temporal_adain_factor,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "tone_map_compression_ratio",
-                        &self.tone_map_compression_ratio,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "constant_rate_factor",
-                        &self.constant_rate_factor,
-                    )?;
-                    map.serialize_entry("image_url", &self.image_url)?;
+                    );
+                    map.opt("second_pass_skip_initial_steps", &self.second_pass_skip_initial_steps);
+                    map.opt("frame_rate", &self.frame_rate);
+                    map.opt("expand_prompt", &self.expand_prompt);
+                    map.opt("reverse_video", &self.reverse_video);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("enable_detail_pass", &self.enable_detail_pass);
+                    map.opt("temporal_adain_factor", &self.temporal_adain_factor);
+                    map.opt("tone_map_compression_ratio", &self.tone_map_compression_ratio);
+                    map.opt("constant_rate_factor", &self.constant_rate_factor);
+                    map.put("image_url", &self.image_url);
                     map.end()
                 }
             }
@@ -249,27 +223,33 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LtxVideo13bDistilledImageToVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                negative_prompt: f1,
-                                loras: f2,
-                                resolution: f3,
-                                aspect_ratio: f4,
-                                seed: f5,
-                                num_frames: f6,
-                                first_pass_num_inference_steps: f7,
-                                second_pass_num_inference_steps: f8,
-                                second_pass_skip_initial_steps: f9,
-                                frame_rate: f10,
-                                expand_prompt: f11,
-                                reverse_video: f12,
-                                enable_safety_checker: f13,
-                                enable_detail_pass: f14,
-                                temporal_adain_factor: f15,
-                                tone_map_compression_ratio: f16,
-                                constant_rate_factor: f17,
-                                image_url: __fal::required(f18, "image_url")?,
-                            })
+                            match (f0, f18) {
+                                (Some(f0), Some(f18)) => {
+                                    Ok(LtxVideo13bDistilledImageToVideoInput {
+                                        prompt: f0,
+                                        negative_prompt: f1,
+                                        loras: f2,
+                                        resolution: f3,
+                                        aspect_ratio: f4,
+                                        seed: f5,
+                                        num_frames: f6,
+                                        first_pass_num_inference_steps: f7,
+                                        second_pass_num_inference_steps: f8,
+                                        second_pass_skip_initial_steps: f9,
+                                        frame_rate: f10,
+                                        expand_prompt: f11,
+                                        reverse_video: f12,
+                                        enable_safety_checker: f13,
+                                        enable_detail_pass: f14,
+                                        temporal_adain_factor: f15,
+                                        tone_map_compression_ratio: f16,
+                                        constant_rate_factor: f17,
+                                        image_url: f18,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -624,11 +604,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("path", &self.path)?;
-                    __fal::optional_entry(&mut map, "weight_name", &self.weight_name)?;
-                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("path", &self.path);
+                    map.opt("weight_name", &self.weight_name);
+                    map.opt("scale", &self.scale);
                     map.end()
                 }
             }
@@ -662,11 +641,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LoRaWeight {
-                                path: __fal::required(f0, "path")?,
-                                weight_name: f1,
-                                scale: f2,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(LoRaWeight {
+                                        path: f0,
+                                        weight_name: f1,
+                                        scale: f2,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("path")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -724,11 +708,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("prompt", &self.prompt);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -762,11 +745,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LtxVideo13bDistilledImageToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                                seed: __fal::required(f2, "seed")?,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(LtxVideo13bDistilledImageToVideoOutput {
+                                        video: f0,
+                                        prompt: f1,
+                                        seed: f2,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("video")),
+                                (_, None, _) => Err(__fal::missing("prompt")),
+                                (_, _, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -84,35 +84,22 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "loras", &self.loras)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(&mut map, "number_of_frames", &self.number_of_frames)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_prompt_expansion",
-                        &self.enable_prompt_expansion,
-                    )?;
-                    __fal::optional_entry(&mut map, "reverse_video", &self.reverse_video)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "images", &self.images)?;
-                    __fal::optional_entry(&mut map, "videos", &self.videos)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("loras", &self.loras);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("number_of_frames", &self.number_of_frames);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("frames_per_second", &self.frames_per_second);
+                    map.opt("seed", &self.seed);
+                    map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                    map.opt("reverse_video", &self.reverse_video);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("images", &self.images);
+                    map.opt("videos", &self.videos);
                     map.end()
                 }
             }
@@ -190,23 +177,28 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LtxVideoLoraMulticonditioningInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                negative_prompt: f1,
-                                loras: f2,
-                                resolution: f3,
-                                aspect_ratio: f4,
-                                num_frames: f5,
-                                number_of_frames: f6,
-                                num_inference_steps: f7,
-                                frames_per_second: f8,
-                                seed: f9,
-                                enable_prompt_expansion: f10,
-                                reverse_video: f11,
-                                enable_safety_checker: f12,
-                                images: f13,
-                                videos: f14,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(LtxVideoLoraMulticonditioningInput {
+                                        prompt: f0,
+                                        negative_prompt: f1,
+                                        loras: f2,
+                                        resolution: f3,
+                                        aspect_ratio: f4,
+                                        num_frames: f5,
+                                        number_of_frames: f6,
+                                        num_inference_steps: f7,
+                                        frames_per_second: f8,
+                                        seed: f9,
+                                        enable_prompt_expansion: f10,
+                                        reverse_video: f11,
+                                        enable_safety_checker: f12,
+                                        images: f13,
+                                        videos: f14,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -491,11 +483,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "start_frame_number", &self.start_frame_number)?;
-                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("start_frame_number", &self.start_frame_number);
+                    map.opt("strength", &self.strength);
                     map.end()
                 }
             }
@@ -531,11 +522,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ImageCondition {
-                                image_url: __fal::required(f0, "image_url")?,
-                                start_frame_number: f1,
-                                strength: f2,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ImageCondition {
+                                        image_url: f0,
+                                        start_frame_number: f1,
+                                        strength: f2,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -604,11 +600,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("path", &self.path)?;
-                    __fal::optional_entry(&mut map, "weight_name", &self.weight_name)?;
-                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("path", &self.path);
+                    map.opt("weight_name", &self.weight_name);
+                    map.opt("scale", &self.scale);
                     map.end()
                 }
             }
@@ -642,11 +637,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LoRaWeightType3 {
-                                path: __fal::required(f0, "path")?,
-                                weight_name: f1,
-                                scale: f2,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(LoRaWeightType3 {
+                                        path: f0,
+                                        weight_name: f1,
+                                        scale: f2,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("path")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -704,11 +704,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("seed", &self.seed);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -742,11 +741,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LtxVideoLoraMulticonditioningOutput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                seed: __fal::required(f1, "seed")?,
-                                video: __fal::required(f2, "video")?,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(LtxVideoLoraMulticonditioningOutput {
+                                        prompt: f0,
+                                        seed: f1,
+                                        video: f2,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("prompt")),
+                                (_, None, _) => Err(__fal::missing("seed")),
+                                (_, _, None) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -851,11 +857,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "start_frame_number", &self.start_frame_number)?;
-                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("start_frame_number", &self.start_frame_number);
+                    map.opt("strength", &self.strength);
                     map.end()
                 }
             }
@@ -891,11 +896,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoCondition {
-                                video_url: __fal::required(f0, "video_url")?,
-                                start_frame_number: f1,
-                                strength: f2,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoCondition {
+                                        video_url: f0,
+                                        start_frame_number: f1,
+                                        strength: f2,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -105,50 +105,25 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("training_data_url", &self.training_data_url)?;
-                __fal::optional_entry(&mut map, "rank", &self.rank)?;
-                __fal::optional_entry(&mut map, "number_of_steps", &self.number_of_steps)?;
-                __fal::optional_entry(&mut map, "number_of_frames", &self.number_of_frames)?;
-                __fal::optional_entry(&mut map, "frame_rate", &self.frame_rate)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __fal::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
-                __fal::optional_entry(&mut map, "trigger_phrase", &self.trigger_phrase)?;
-                __fal::optional_entry(&mut map, "auto_scale_input", &self.auto_scale_input)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "split_input_into_scenes",
-                    &self.split_input_into_scenes,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "split_input_duration_threshold",
-                    &self.split_input_duration_threshold,
-                )?;
-                __fal::optional_entry(&mut map, "validation", &self.validation)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "validation_negative_prompt",
-                    &self.validation_negative_prompt,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "validation_number_of_frames",
-                    &self.validation_number_of_frames,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "validation_resolution",
-                    &self.validation_resolution,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "validation_aspect_ratio",
-                    &self.validation_aspect_ratio,
-                )?;
-                __fal::optional_entry(&mut map, "validation_reverse", &self.validation_reverse)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("training_data_url", &self.training_data_url);
+                map.opt("rank", &self.rank);
+                map.opt("number_of_steps", &self.number_of_steps);
+                map.opt("number_of_frames", &self.number_of_frames);
+                map.opt("frame_rate", &self.frame_rate);
+                map.opt("resolution", &self.resolution);
+                map.opt("aspect_ratio", &self.aspect_ratio);
+                map.opt("learning_rate", &self.learning_rate);
+                map.opt("trigger_phrase", &self.trigger_phrase);
+                map.opt("auto_scale_input", &self.auto_scale_input);
+                map.opt("split_input_into_scenes", &self.split_input_into_scenes);
+                map.opt("split_input_duration_threshold", &self.split_input_duration_threshold);
+                map.opt("validation", &self.validation);
+                map.opt("validation_negative_prompt", &self.validation_negative_prompt);
+                map.opt("validation_number_of_frames", &self.validation_number_of_frames);
+                map.opt("validation_resolution", &self.validation_resolution);
+                map.opt("validation_aspect_ratio", &self.validation_aspect_ratio);
+                map.opt("validation_reverse", &self.validation_reverse);
                 map.end()
             }
         }
@@ -235,26 +210,31 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LtxVideoTrainerInput {
-                            training_data_url: __fal::required(f0, "training_data_url")?,
-                            rank: f1,
-                            number_of_steps: f2,
-                            number_of_frames: f3,
-                            frame_rate: f4,
-                            resolution: f5,
-                            aspect_ratio: f6,
-                            learning_rate: f7,
-                            trigger_phrase: f8,
-                            auto_scale_input: f9,
-                            split_input_into_scenes: f10,
-                            split_input_duration_threshold: f11,
-                            validation: f12,
-                            validation_negative_prompt: f13,
-                            validation_number_of_frames: f14,
-                            validation_resolution: f15,
-                            validation_aspect_ratio: f16,
-                            validation_reverse: f17,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(LtxVideoTrainerInput {
+                                    training_data_url: f0,
+                                    rank: f1,
+                                    number_of_steps: f2,
+                                    number_of_frames: f3,
+                                    frame_rate: f4,
+                                    resolution: f5,
+                                    aspect_ratio: f6,
+                                    learning_rate: f7,
+                                    trigger_phrase: f8,
+                                    auto_scale_input: f9,
+                                    split_input_into_scenes: f10,
+                                    split_input_duration_threshold: f11,
+                                    validation: f12,
+                                    validation_negative_prompt: f13,
+                                    validation_number_of_frames: f14,
+                                    validation_resolution: f15,
+                                    validation_aspect_ratio: f16,
+                                    validation_reverse: f17,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("training_data_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -596,11 +576,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "video", &self.video)?;
-                map.serialize_entry("lora_file", &self.lora_file)?;
-                map.serialize_entry("config_file", &self.config_file)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("video", &self.video);
+                map.put("lora_file", &self.lora_file);
+                map.put("config_file", &self.config_file);
                 map.end()
             }
         }
@@ -634,11 +613,17 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LtxVideoTrainerOutput {
-                            video: f0,
-                            lora_file: __fal::required(f1, "lora_file")?,
-                            config_file: __fal::required(f2, "config_file")?,
-                        })
+                        match (f1, f2) {
+                            (Some(f1), Some(f2)) => {
+                                Ok(LtxVideoTrainerOutput {
+                                    video: f0,
+                                    lora_file: f1,
+                                    config_file: f2,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("lora_file")),
+                            (_, None) => Err(__fal::missing("config_file")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -739,10 +724,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("image_url", &self.image_url);
                 map.end()
             }
         }
@@ -774,10 +758,15 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Validation {
-                            prompt: __fal::required(f0, "prompt")?,
-                            image_url: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(Validation {
+                                    prompt: f0,
+                                    image_url: f1,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -46,20 +46,15 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("seed", &self.seed);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("expand_prompt", &self.expand_prompt);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -116,16 +111,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LtxVideoV095ExtendInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                negative_prompt: f1,
-                                resolution: f2,
-                                aspect_ratio: f3,
-                                seed: f4,
-                                num_inference_steps: f5,
-                                expand_prompt: f6,
-                                video: __fal::required(f7, "video")?,
-                            })
+                            match (f0, f7) {
+                                (Some(f0), Some(f7)) => {
+                                    Ok(LtxVideoV095ExtendInput {
+                                        prompt: f0,
+                                        negative_prompt: f1,
+                                        resolution: f2,
+                                        aspect_ratio: f3,
+                                        seed: f4,
+                                        num_inference_steps: f5,
+                                        expand_prompt: f6,
+                                        video: f7,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -308,10 +309,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -342,10 +342,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LtxVideoV095ExtendOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(LtxVideoV095ExtendOutput {
+                                        video: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -444,10 +450,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    map.serialize_entry("start_frame_num", &self.start_frame_num)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.put("start_frame_num", &self.start_frame_num);
                     map.end()
                 }
             }
@@ -479,10 +484,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoConditioningInputType2 {
-                                video_url: __fal::required(f0, "video_url")?,
-                                start_frame_num: __fal::required(f1, "start_frame_num")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(VideoConditioningInputType2 {
+                                        video_url: f0,
+                                        start_frame_num: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video_url")),
+                                (_, None) => Err(__fal::missing("start_frame_num")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -33,12 +33,11 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video_url", &self.video_url)?;
-                        __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "mode", &self.mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video_url", &self.video_url);
+                        map.opt("image_url", &self.image_url);
+                        map.opt("prompt", &self.prompt);
+                        map.opt("mode", &self.mode);
                         map.end()
                     }
                 }
@@ -76,12 +75,17 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(LumaDreamMachineRay2FlashModifyInput {
-                                    video_url: __fal::required(f0, "video_url")?,
-                                    image_url: f1,
-                                    prompt: f2,
-                                    mode: f3,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(LumaDreamMachineRay2FlashModifyInput {
+                                            video_url: f0,
+                                            image_url: f1,
+                                            prompt: f2,
+                                            mode: f3,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -156,9 +160,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -186,9 +189,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(LumaDreamMachineRay2FlashModifyOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(LumaDreamMachineRay2FlashModifyOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -38,13 +38,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "loop", &self.r#loop)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("loop", &self.r#loop);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("duration", &self.duration);
                     map.end()
                 }
             }
@@ -86,13 +85,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LumaDreamMachineRay2Input {
-                                prompt: __fal::required(f0, "prompt")?,
-                                aspect_ratio: f1,
-                                r#loop: f2,
-                                resolution: f3,
-                                duration: f4,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(LumaDreamMachineRay2Input {
+                                        prompt: f0,
+                                        aspect_ratio: f1,
+                                        r#loop: f2,
+                                        resolution: f3,
+                                        duration: f4,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -353,9 +357,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -383,9 +386,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(LumaDreamMachineRay2Output {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(LumaDreamMachineRay2Output {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -46,15 +46,14 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "loop", &self.r#loop)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("image_url", &self.image_url);
+                        map.opt("end_image_url", &self.end_image_url);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("loop", &self.r#loop);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("duration", &self.duration);
                         map.end()
                     }
                 }
@@ -108,15 +107,20 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(LumaDreamMachineRay2ImageToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    image_url: f1,
-                                    end_image_url: f2,
-                                    aspect_ratio: f3,
-                                    r#loop: f4,
-                                    resolution: f5,
-                                    duration: f6,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(LumaDreamMachineRay2ImageToVideoInput {
+                                            prompt: f0,
+                                            image_url: f1,
+                                            end_image_url: f2,
+                                            aspect_ratio: f3,
+                                            r#loop: f4,
+                                            resolution: f5,
+                                            duration: f6,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -395,9 +399,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -425,9 +428,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(LumaDreamMachineRay2ImageToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(LumaDreamMachineRay2ImageToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -43,18 +43,17 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video_url", &self.video_url)?;
-                        map.serialize_entry("aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "grid_position_x", &self.grid_position_x)?;
-                        __fal::optional_entry(&mut map, "grid_position_y", &self.grid_position_y)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "x_end", &self.x_end)?;
-                        __fal::optional_entry(&mut map, "x_start", &self.x_start)?;
-                        __fal::optional_entry(&mut map, "y_end", &self.y_end)?;
-                        __fal::optional_entry(&mut map, "y_start", &self.y_start)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video_url", &self.video_url);
+                        map.put("aspect_ratio", &self.aspect_ratio);
+                        map.opt("image_url", &self.image_url);
+                        map.opt("grid_position_x", &self.grid_position_x);
+                        map.opt("grid_position_y", &self.grid_position_y);
+                        map.opt("prompt", &self.prompt);
+                        map.opt("x_end", &self.x_end);
+                        map.opt("x_start", &self.x_start);
+                        map.opt("y_end", &self.y_end);
+                        map.opt("y_start", &self.y_start);
                         map.end()
                     }
                 }
@@ -117,18 +116,24 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(LumaDreamMachineRay2ReframeInput {
-                                    video_url: __fal::required(f0, "video_url")?,
-                                    aspect_ratio: __fal::required(f1, "aspect_ratio")?,
-                                    image_url: f2,
-                                    grid_position_x: f3,
-                                    grid_position_y: f4,
-                                    prompt: f5,
-                                    x_end: f6,
-                                    x_start: f7,
-                                    y_end: f8,
-                                    y_start: f9,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(LumaDreamMachineRay2ReframeInput {
+                                            video_url: f0,
+                                            aspect_ratio: f1,
+                                            image_url: f2,
+                                            grid_position_x: f3,
+                                            grid_position_y: f4,
+                                            prompt: f5,
+                                            x_end: f6,
+                                            x_start: f7,
+                                            y_end: f8,
+                                            y_start: f9,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("video_url")),
+                                    (_, None) => Err(__fal::missing("aspect_ratio")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -347,9 +352,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -377,9 +381,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(LumaDreamMachineRay2ReframeOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(LumaDreamMachineRay2ReframeOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -24,10 +24,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("aspect_ratio", &self.aspect_ratio);
                 map.end()
             }
         }
@@ -59,10 +58,15 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LumaPhotonInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            aspect_ratio: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(LumaPhotonInput {
+                                    prompt: f0,
+                                    aspect_ratio: f1,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -230,9 +234,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
                 map.end()
             }
         }
@@ -260,9 +263,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LumaPhotonOutput {
-                            images: __fal::required(f0, "images")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(LumaPhotonOutput { images: f0 }),
+                            (None,) => Err(__fal::missing("images")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

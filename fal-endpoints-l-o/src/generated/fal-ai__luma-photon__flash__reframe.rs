@@ -41,17 +41,16 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        map.serialize_entry("aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "grid_position_x", &self.grid_position_x)?;
-                        __fal::optional_entry(&mut map, "grid_position_y", &self.grid_position_y)?;
-                        __fal::optional_entry(&mut map, "x_end", &self.x_end)?;
-                        __fal::optional_entry(&mut map, "x_start", &self.x_start)?;
-                        __fal::optional_entry(&mut map, "y_end", &self.y_end)?;
-                        __fal::optional_entry(&mut map, "y_start", &self.y_start)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_url", &self.image_url);
+                        map.put("aspect_ratio", &self.aspect_ratio);
+                        map.opt("prompt", &self.prompt);
+                        map.opt("grid_position_x", &self.grid_position_x);
+                        map.opt("grid_position_y", &self.grid_position_y);
+                        map.opt("x_end", &self.x_end);
+                        map.opt("x_start", &self.x_start);
+                        map.opt("y_end", &self.y_end);
+                        map.opt("y_start", &self.y_start);
                         map.end()
                     }
                 }
@@ -111,17 +110,23 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(LumaPhotonFlashReframeInput {
-                                    image_url: __fal::required(f0, "image_url")?,
-                                    aspect_ratio: __fal::required(f1, "aspect_ratio")?,
-                                    prompt: f2,
-                                    grid_position_x: f3,
-                                    grid_position_y: f4,
-                                    x_end: f5,
-                                    x_start: f6,
-                                    y_end: f7,
-                                    y_start: f8,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(LumaPhotonFlashReframeInput {
+                                            image_url: f0,
+                                            aspect_ratio: f1,
+                                            prompt: f2,
+                                            grid_position_x: f3,
+                                            grid_position_y: f4,
+                                            x_end: f5,
+                                            x_start: f6,
+                                            y_end: f7,
+                                            y_start: f8,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("image_url")),
+                                    (_, None) => Err(__fal::missing("aspect_ratio")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -329,9 +334,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
                         map.end()
                     }
                 }
@@ -359,9 +363,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(LumaPhotonFlashReframeOutput {
-                                    images: __fal::required(f0, "images")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(LumaPhotonFlashReframeOutput {
+                                            images: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("images")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

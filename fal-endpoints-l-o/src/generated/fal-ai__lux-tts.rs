@@ -40,18 +40,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                map.serialize_entry("audio_url", &self.audio_url)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "max_ref_length", &self.max_ref_length)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.put("audio_url", &self.audio_url);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("max_ref_length", &self.max_ref_length);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -102,14 +97,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LuxTtsInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            audio_url: __fal::required(f1, "audio_url")?,
-                            num_inference_steps: f2,
-                            max_ref_length: f3,
-                            guidance_scale: f4,
-                            seed: f5,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(LuxTtsInput {
+                                    prompt: f0,
+                                    audio_url: f1,
+                                    num_inference_steps: f2,
+                                    max_ref_length: f3,
+                                    guidance_scale: f4,
+                                    seed: f5,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("prompt")),
+                            (_, None) => Err(__fal::missing("audio_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -213,11 +214,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio", &self.audio)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("timings", &self.timings)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio", &self.audio);
+                map.put("seed", &self.seed);
+                map.put("timings", &self.timings);
                 map.end()
             }
         }
@@ -251,11 +251,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LuxTtsOutput {
-                            audio: __fal::required(f0, "audio")?,
-                            seed: __fal::required(f1, "seed")?,
-                            timings: __fal::required(f2, "timings")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(LuxTtsOutput {
+                                    audio: f0,
+                                    seed: f1,
+                                    timings: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("audio")),
+                            (_, None, _) => Err(__fal::missing("seed")),
+                            (_, _, None) => Err(__fal::missing("timings")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -77,30 +77,21 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "zoom_direction", &self.zoom_direction)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(&mut map, "zoom_in_trajectory", &self.zoom_in_trajectory)?;
-                    __fal::optional_entry(&mut map, "zoom_in_strength", &self.zoom_in_strength)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "zoom_out_trajectory",
-                        &self.zoom_out_trajectory,
-                    )?;
-                    __fal::optional_entry(&mut map, "zoom_out_strength", &self.zoom_out_strength)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "use_dmd", &self.use_dmd)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("prompt", &self.prompt);
+                    map.opt("zoom_direction", &self.zoom_direction);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("zoom_in_trajectory", &self.zoom_in_trajectory);
+                    map.opt("zoom_in_strength", &self.zoom_in_strength);
+                    map.opt("zoom_out_trajectory", &self.zoom_out_trajectory);
+                    map.opt("zoom_out_strength", &self.zoom_out_strength);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("use_dmd", &self.use_dmd);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("frames_per_second", &self.frames_per_second);
+                    map.opt("seed", &self.seed);
                     map.end()
                 }
             }
@@ -175,22 +166,28 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Lyra2ZoomInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                                zoom_direction: f2,
-                                num_frames: f3,
-                                zoom_in_trajectory: f4,
-                                zoom_in_strength: f5,
-                                zoom_out_trajectory: f6,
-                                zoom_out_strength: f7,
-                                resolution: f8,
-                                use_dmd: f9,
-                                guidance_scale: f10,
-                                num_inference_steps: f11,
-                                frames_per_second: f12,
-                                seed: f13,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Lyra2ZoomInput {
+                                        image_url: f0,
+                                        prompt: f1,
+                                        zoom_direction: f2,
+                                        num_frames: f3,
+                                        zoom_in_trajectory: f4,
+                                        zoom_in_strength: f5,
+                                        zoom_out_trajectory: f6,
+                                        zoom_out_strength: f7,
+                                        resolution: f8,
+                                        use_dmd: f9,
+                                        guidance_scale: f10,
+                                        num_inference_steps: f11,
+                                        frames_per_second: f12,
+                                        seed: f13,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -387,11 +384,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "timings", &self.timings)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
+                    map.opt("timings", &self.timings);
                     map.end()
                 }
             }
@@ -425,11 +421,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Lyra2ZoomOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                                timings: f2,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Lyra2ZoomOutput {
+                                        video: f0,
+                                        seed: f1,
+                                        timings: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -546,17 +548,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("url", &self.url)?;
-                    __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                    __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                    __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("url", &self.url);
+                    map.opt("content_type", &self.content_type);
+                    map.opt("file_name", &self.file_name);
+                    map.opt("file_size", &self.file_size);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
+                    map.opt("fps", &self.fps);
+                    map.opt("duration", &self.duration);
+                    map.opt("num_frames", &self.num_frames);
                     map.end()
                 }
             }
@@ -616,17 +617,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoFile {
-                                url: __fal::required(f0, "url")?,
-                                content_type: f1,
-                                file_name: f2,
-                                file_size: f3,
-                                width: f4,
-                                height: f5,
-                                fps: f6,
-                                duration: f7,
-                                num_frames: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoFile {
+                                        url: f0,
+                                        content_type: f1,
+                                        file_name: f2,
+                                        file_size: f3,
+                                        width: f4,
+                                        height: f5,
+                                        fps: f6,
+                                        duration: f7,
+                                        num_frames: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

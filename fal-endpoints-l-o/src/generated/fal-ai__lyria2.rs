@@ -26,11 +26,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -64,11 +63,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Lyria2Input {
-                            prompt: __fal::required(f0, "prompt")?,
-                            negative_prompt: f1,
-                            seed: f2,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(Lyria2Input {
+                                    prompt: f0,
+                                    negative_prompt: f1,
+                                    seed: f2,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -133,9 +137,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio", &self.audio)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio", &self.audio);
                 map.end()
             }
         }
@@ -163,9 +166,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Lyria2Output {
-                            audio: __fal::required(f0, "audio")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(Lyria2Output { audio: f0 }),
+                            (None,) => Err(__fal::missing("audio")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

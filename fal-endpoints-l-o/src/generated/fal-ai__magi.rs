@@ -43,23 +43,14 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("num_frames", &self.num_frames);
+                map.opt("seed", &self.seed);
+                map.opt("resolution", &self.resolution);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("aspect_ratio", &self.aspect_ratio);
                 map.end()
             }
         }
@@ -113,15 +104,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(MagiInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            num_frames: f1,
-                            seed: f2,
-                            resolution: f3,
-                            num_inference_steps: f4,
-                            enable_safety_checker: f5,
-                            aspect_ratio: f6,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(MagiInput {
+                                    prompt: f0,
+                                    num_frames: f1,
+                                    seed: f2,
+                                    resolution: f3,
+                                    num_inference_steps: f4,
+                                    enable_safety_checker: f5,
+                                    aspect_ratio: f6,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -318,10 +314,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -352,10 +347,11 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(MagiOutput {
-                            video: __fal::required(f0, "video")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => Ok(MagiOutput { video: f0, seed: f1 }),
+                            (None, _) => Err(__fal::missing("video")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -55,16 +55,15 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("text", &self.text)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
-                __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
-                __fal::optional_entry(&mut map, "repetition_penalty", &self.repetition_penalty)?;
-                __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("text", &self.text);
+                map.put("prompt", &self.prompt);
+                map.opt("temperature", &self.temperature);
+                map.opt("top_p", &self.top_p);
+                map.opt("max_tokens", &self.max_tokens);
+                map.opt("repetition_penalty", &self.repetition_penalty);
+                map.opt("sample_rate", &self.sample_rate);
+                map.opt("output_format", &self.output_format);
                 map.end()
             }
         }
@@ -121,16 +120,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(MayaInput {
-                            text: __fal::required(f0, "text")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                            temperature: f2,
-                            top_p: f3,
-                            max_tokens: f4,
-                            repetition_penalty: f5,
-                            sample_rate: f6,
-                            output_format: f7,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(MayaInput {
+                                    text: f0,
+                                    prompt: f1,
+                                    temperature: f2,
+                                    top_p: f3,
+                                    max_tokens: f4,
+                                    repetition_penalty: f5,
+                                    sample_rate: f6,
+                                    output_format: f7,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("text")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -282,13 +287,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio", &self.audio)?;
-                map.serialize_entry("duration", &self.duration)?;
-                map.serialize_entry("sample_rate", &self.sample_rate)?;
-                map.serialize_entry("generation_time", &self.generation_time)?;
-                map.serialize_entry("rtf", &self.rtf)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio", &self.audio);
+                map.put("duration", &self.duration);
+                map.put("sample_rate", &self.sample_rate);
+                map.put("generation_time", &self.generation_time);
+                map.put("rtf", &self.rtf);
                 map.end()
             }
         }
@@ -336,13 +340,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(MayaOutput {
-                            audio: __fal::required(f0, "audio")?,
-                            duration: __fal::required(f1, "duration")?,
-                            sample_rate: __fal::required(f2, "sample_rate")?,
-                            generation_time: __fal::required(f3, "generation_time")?,
-                            rtf: __fal::required(f4, "rtf")?,
-                        })
+                        match (f0, f1, f2, f3, f4) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                Ok(MayaOutput {
+                                    audio: f0,
+                                    duration: f1,
+                                    sample_rate: f2,
+                                    generation_time: f3,
+                                    rtf: f4,
+                                })
+                            }
+                            (None, _, _, _, _) => Err(__fal::missing("audio")),
+                            (_, None, _, _, _) => Err(__fal::missing("duration")),
+                            (_, _, None, _, _) => Err(__fal::missing("sample_rate")),
+                            (_, _, _, None, _) => Err(__fal::missing("generation_time")),
+                            (_, _, _, _, None) => Err(__fal::missing("rtf")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

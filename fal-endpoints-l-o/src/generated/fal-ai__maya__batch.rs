@@ -55,16 +55,15 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("texts", &self.texts)?;
-                    map.serialize_entry("prompts", &self.prompts)?;
-                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                    __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
-                    __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
-                    __fal::optional_entry(&mut map, "repetition_penalty", &self.repetition_penalty)?;
-                    __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("texts", &self.texts);
+                    map.put("prompts", &self.prompts);
+                    map.opt("temperature", &self.temperature);
+                    map.opt("top_p", &self.top_p);
+                    map.opt("max_tokens", &self.max_tokens);
+                    map.opt("repetition_penalty", &self.repetition_penalty);
+                    map.opt("sample_rate", &self.sample_rate);
+                    map.opt("output_format", &self.output_format);
                     map.end()
                 }
             }
@@ -121,16 +120,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MayaBatchInput {
-                                texts: __fal::required(f0, "texts")?,
-                                prompts: __fal::required(f1, "prompts")?,
-                                temperature: f2,
-                                top_p: f3,
-                                max_tokens: f4,
-                                repetition_penalty: f5,
-                                sample_rate: f6,
-                                output_format: f7,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(MayaBatchInput {
+                                        texts: f0,
+                                        prompts: f1,
+                                        temperature: f2,
+                                        top_p: f3,
+                                        max_tokens: f4,
+                                        repetition_penalty: f5,
+                                        sample_rate: f6,
+                                        output_format: f7,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("texts")),
+                                (_, None) => Err(__fal::missing("prompts")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -285,13 +290,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audios", &self.audios)?;
-                    map.serialize_entry("durations", &self.durations)?;
-                    map.serialize_entry("sample_rate", &self.sample_rate)?;
-                    map.serialize_entry("total_generation_time", &self.total_generation_time)?;
-                    map.serialize_entry("average_rtf", &self.average_rtf)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audios", &self.audios);
+                    map.put("durations", &self.durations);
+                    map.put("sample_rate", &self.sample_rate);
+                    map.put("total_generation_time", &self.total_generation_time);
+                    map.put("average_rtf", &self.average_rtf);
                     map.end()
                 }
             }
@@ -339,13 +343,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MayaBatchOutput {
-                                audios: __fal::required(f0, "audios")?,
-                                durations: __fal::required(f1, "durations")?,
-                                sample_rate: __fal::required(f2, "sample_rate")?,
-                                total_generation_time: __fal::required(f3, "total_generation_time")?,
-                                average_rtf: __fal::required(f4, "average_rtf")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(MayaBatchOutput {
+                                        audios: f0,
+                                        durations: f1,
+                                        sample_rate: f2,
+                                        total_generation_time: f3,
+                                        average_rtf: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("audios")),
+                                (_, None, _, _, _) => Err(__fal::missing("durations")),
+                                (_, _, None, _, _) => Err(__fal::missing("sample_rate")),
+                                (_, _, _, None, _) => Err(__fal::missing("total_generation_time")),
+                                (_, _, _, _, None) => Err(__fal::missing("average_rtf")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

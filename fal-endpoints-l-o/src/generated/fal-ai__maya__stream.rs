@@ -57,16 +57,15 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("text", &self.text)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                    __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
-                    __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
-                    __fal::optional_entry(&mut map, "repetition_penalty", &self.repetition_penalty)?;
-                    __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("text", &self.text);
+                    map.put("prompt", &self.prompt);
+                    map.opt("temperature", &self.temperature);
+                    map.opt("top_p", &self.top_p);
+                    map.opt("max_tokens", &self.max_tokens);
+                    map.opt("repetition_penalty", &self.repetition_penalty);
+                    map.opt("sample_rate", &self.sample_rate);
+                    map.opt("output_format", &self.output_format);
                     map.end()
                 }
             }
@@ -123,16 +122,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MayaStreamInput {
-                                text: __fal::required(f0, "text")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                                temperature: f2,
-                                top_p: f3,
-                                max_tokens: f4,
-                                repetition_penalty: f5,
-                                sample_rate: f6,
-                                output_format: f7,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(MayaStreamInput {
+                                        text: f0,
+                                        prompt: f1,
+                                        temperature: f2,
+                                        top_p: f3,
+                                        max_tokens: f4,
+                                        repetition_penalty: f5,
+                                        sample_rate: f6,
+                                        output_format: f7,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("text")),
+                                (_, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -24,10 +24,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                map.serialize_entry("reference_audio_url", &self.reference_audio_url)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.put("reference_audio_url", &self.reference_audio_url);
                 map.end()
             }
         }
@@ -59,10 +58,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(MinimaxMusicInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            reference_audio_url: __fal::required(f1, "reference_audio_url")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(MinimaxMusicInput {
+                                    prompt: f0,
+                                    reference_audio_url: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("prompt")),
+                            (_, None) => Err(__fal::missing("reference_audio_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -119,9 +124,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio", &self.audio)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio", &self.audio);
                 map.end()
             }
         }
@@ -149,9 +153,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(MinimaxMusicOutput {
-                            audio: __fal::required(f0, "audio")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(MinimaxMusicOutput { audio: f0 }),
+                            (None,) => Err(__fal::missing("audio")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

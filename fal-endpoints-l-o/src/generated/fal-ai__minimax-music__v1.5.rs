@@ -29,11 +29,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "audio_setting", &self.audio_setting)?;
-                    map.serialize_entry("lyrics_prompt", &self.lyrics_prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("audio_setting", &self.audio_setting);
+                    map.put("lyrics_prompt", &self.lyrics_prompt);
                     map.end()
                 }
             }
@@ -69,11 +68,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MinimaxMusicV15Input {
-                                prompt: __fal::required(f0, "prompt")?,
-                                audio_setting: f1,
-                                lyrics_prompt: __fal::required(f2, "lyrics_prompt")?,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(MinimaxMusicV15Input {
+                                        prompt: f0,
+                                        audio_setting: f1,
+                                        lyrics_prompt: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("lyrics_prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -153,11 +158,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-                    __fal::optional_entry(&mut map, "bitrate", &self.bitrate)?;
-                    __fal::optional_entry(&mut map, "format", &self.format)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("sample_rate", &self.sample_rate);
+                    map.opt("bitrate", &self.bitrate);
+                    map.opt("format", &self.format);
                     map.end()
                 }
             }
@@ -342,9 +346,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
                     map.end()
                 }
             }
@@ -372,9 +375,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MinimaxMusicV15Output {
-                                audio: __fal::required(f0, "audio")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(MinimaxMusicV15Output { audio: f0 }),
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -38,13 +38,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "lyrics", &self.lyrics)?;
-                    __fal::optional_entry(&mut map, "lyrics_optimizer", &self.lyrics_optimizer)?;
-                    __fal::optional_entry(&mut map, "is_instrumental", &self.is_instrumental)?;
-                    __fal::optional_entry(&mut map, "audio_setting", &self.audio_setting)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("lyrics", &self.lyrics);
+                    map.opt("lyrics_optimizer", &self.lyrics_optimizer);
+                    map.opt("is_instrumental", &self.is_instrumental);
+                    map.opt("audio_setting", &self.audio_setting);
                     map.end()
                 }
             }
@@ -92,13 +91,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MinimaxMusicV26Input {
-                                prompt: __fal::required(f0, "prompt")?,
-                                lyrics: f1,
-                                lyrics_optimizer: f2,
-                                is_instrumental: f3,
-                                audio_setting: f4,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(MinimaxMusicV26Input {
+                                        prompt: f0,
+                                        lyrics: f1,
+                                        lyrics_optimizer: f2,
+                                        is_instrumental: f3,
+                                        audio_setting: f4,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -197,11 +201,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-                    __fal::optional_entry(&mut map, "bitrate", &self.bitrate)?;
-                    __fal::optional_entry(&mut map, "format", &self.format)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("sample_rate", &self.sample_rate);
+                    map.opt("bitrate", &self.bitrate);
+                    map.opt("format", &self.format);
                     map.end()
                 }
             }
@@ -384,9 +387,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
                     map.end()
                 }
             }
@@ -414,9 +416,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MinimaxMusicV26Output {
-                                audio: __fal::required(f0, "audio")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(MinimaxMusicV26Output { audio: f0 }),
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

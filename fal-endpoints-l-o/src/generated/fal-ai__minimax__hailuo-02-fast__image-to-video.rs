@@ -36,12 +36,11 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "prompt_optimizer", &self.prompt_optimizer)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.put("image_url", &self.image_url);
+                        map.opt("duration", &self.duration);
+                        map.opt("prompt_optimizer", &self.prompt_optimizer);
                         map.end()
                     }
                 }
@@ -81,12 +80,18 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(MinimaxHailuo02FastImageToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    image_url: __fal::required(f1, "image_url")?,
-                                    duration: f2,
-                                    prompt_optimizer: f3,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(MinimaxHailuo02FastImageToVideoInput {
+                                            prompt: f0,
+                                            image_url: f1,
+                                            duration: f2,
+                                            prompt_optimizer: f3,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("prompt")),
+                                    (_, None) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -231,9 +236,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -261,9 +265,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(MinimaxHailuo02FastImageToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(MinimaxHailuo02FastImageToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -44,14 +44,13 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            map.serialize_entry("image_url", &self.image_url)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "prompt_optimizer", &self.prompt_optimizer)?;
-                            __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                            __fal::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.put("image_url", &self.image_url);
+                            map.opt("duration", &self.duration);
+                            map.opt("prompt_optimizer", &self.prompt_optimizer);
+                            map.opt("resolution", &self.resolution);
+                            map.opt("end_image_url", &self.end_image_url);
                             map.end()
                         }
                     }
@@ -102,14 +101,20 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(MinimaxHailuo02StandardImageToVideoInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        image_url: __fal::required(f1, "image_url")?,
-                                        duration: f2,
-                                        prompt_optimizer: f3,
-                                        resolution: f4,
-                                        end_image_url: f5,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(MinimaxHailuo02StandardImageToVideoInput {
+                                                prompt: f0,
+                                                image_url: f1,
+                                                duration: f2,
+                                                prompt_optimizer: f3,
+                                                resolution: f4,
+                                                end_image_url: f5,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("prompt")),
+                                        (_, None) => Err(__fal::missing("image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -270,9 +275,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -300,9 +304,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(MinimaxHailuo02StandardImageToVideoOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(MinimaxHailuo02StandardImageToVideoOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -38,12 +38,11 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "prompt_optimizer", &self.prompt_optimizer)?;
-                            map.serialize_entry("image_url", &self.image_url)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("prompt_optimizer", &self.prompt_optimizer);
+                            map.put("image_url", &self.image_url);
+                            map.opt("duration", &self.duration);
                             map.end()
                         }
                     }
@@ -84,12 +83,18 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(MinimaxHailuo23FastStandardImageToVideoInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        prompt_optimizer: f1,
-                                        image_url: __fal::required(f2, "image_url")?,
-                                        duration: f3,
-                                    })
+                                    match (f0, f2) {
+                                        (Some(f0), Some(f2)) => {
+                                            Ok(MinimaxHailuo23FastStandardImageToVideoInput {
+                                                prompt: f0,
+                                                prompt_optimizer: f1,
+                                                image_url: f2,
+                                                duration: f3,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("prompt")),
+                                        (_, None) => Err(__fal::missing("image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -235,9 +240,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -266,9 +270,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(MinimaxHailuo23FastStandardImageToVideoOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(MinimaxHailuo23FastStandardImageToVideoOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

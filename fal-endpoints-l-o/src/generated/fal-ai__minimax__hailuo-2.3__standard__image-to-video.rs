@@ -38,12 +38,11 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "prompt_optimizer", &self.prompt_optimizer)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            map.serialize_entry("image_url", &self.image_url)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("prompt_optimizer", &self.prompt_optimizer);
+                            map.opt("duration", &self.duration);
+                            map.put("image_url", &self.image_url);
                             map.end()
                         }
                     }
@@ -83,12 +82,18 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(MinimaxHailuo23StandardImageToVideoInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        prompt_optimizer: f1,
-                                        duration: f2,
-                                        image_url: __fal::required(f3, "image_url")?,
-                                    })
+                                    match (f0, f3) {
+                                        (Some(f0), Some(f3)) => {
+                                            Ok(MinimaxHailuo23StandardImageToVideoInput {
+                                                prompt: f0,
+                                                prompt_optimizer: f1,
+                                                duration: f2,
+                                                image_url: f3,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("prompt")),
+                                        (_, None) => Err(__fal::missing("image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -234,9 +239,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -264,9 +268,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(MinimaxHailuo23StandardImageToVideoOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(MinimaxHailuo23StandardImageToVideoOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -38,19 +38,14 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "voice_setting", &self.voice_setting)?;
-                    __fal::optional_entry(&mut map, "audio_setting", &self.audio_setting)?;
-                    __fal::optional_entry(&mut map, "language_boost", &self.language_boost)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "pronunciation_dict", &self.pronunciation_dict)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "normalization_setting",
-                        &self.normalization_setting,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("voice_setting", &self.voice_setting);
+                    map.opt("audio_setting", &self.audio_setting);
+                    map.opt("language_boost", &self.language_boost);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("pronunciation_dict", &self.pronunciation_dict);
+                    map.opt("normalization_setting", &self.normalization_setting);
                     map.end()
                 }
             }
@@ -104,15 +99,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MinimaxSpeech26TurboInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                voice_setting: f1,
-                                audio_setting: f2,
-                                language_boost: f3,
-                                output_format: f4,
-                                pronunciation_dict: f5,
-                                normalization_setting: f6,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(MinimaxSpeech26TurboInput {
+                                        prompt: f0,
+                                        voice_setting: f1,
+                                        audio_setting: f2,
+                                        language_boost: f3,
+                                        output_format: f4,
+                                        pronunciation_dict: f5,
+                                        normalization_setting: f6,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -235,12 +235,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-                    __fal::optional_entry(&mut map, "bitrate", &self.bitrate)?;
-                    __fal::optional_entry(&mut map, "format", &self.format)?;
-                    __fal::optional_entry(&mut map, "channel", &self.channel)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("sample_rate", &self.sample_rate);
+                    map.opt("bitrate", &self.bitrate);
+                    map.opt("format", &self.format);
+                    map.opt("channel", &self.channel);
                     map.end()
                 }
             }
@@ -828,12 +827,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "enabled", &self.enabled)?;
-                    __fal::optional_entry(&mut map, "target_loudness", &self.target_loudness)?;
-                    __fal::optional_entry(&mut map, "target_range", &self.target_range)?;
-                    __fal::optional_entry(&mut map, "target_peak", &self.target_peak)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("enabled", &self.enabled);
+                    map.opt("target_loudness", &self.target_loudness);
+                    map.opt("target_range", &self.target_range);
+                    map.opt("target_peak", &self.target_peak);
                     map.end()
                 }
             }
@@ -966,10 +964,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
-                    map.serialize_entry("duration_ms", &self.duration_ms)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
+                    map.put("duration_ms", &self.duration_ms);
                     map.end()
                 }
             }
@@ -1001,10 +998,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MinimaxSpeech26TurboOutput {
-                                audio: __fal::required(f0, "audio")?,
-                                duration_ms: __fal::required(f1, "duration_ms")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(MinimaxSpeech26TurboOutput {
+                                        audio: f0,
+                                        duration_ms: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("audio")),
+                                (_, None) => Err(__fal::missing("duration_ms")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1103,9 +1106,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "tone_list", &self.tone_list)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("tone_list", &self.tone_list);
                     map.end()
                 }
             }
@@ -1192,18 +1194,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "voice_id", &self.voice_id)?;
-                    __fal::optional_entry(&mut map, "speed", &self.speed)?;
-                    __fal::optional_entry(&mut map, "vol", &self.vol)?;
-                    __fal::optional_entry(&mut map, "pitch", &self.pitch)?;
-                    __fal::optional_entry(&mut map, "emotion", &self.emotion)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "english_normalization",
-                        &self.english_normalization,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("voice_id", &self.voice_id);
+                    map.opt("speed", &self.speed);
+                    map.opt("vol", &self.vol);
+                    map.opt("pitch", &self.pitch);
+                    map.opt("emotion", &self.emotion);
+                    map.opt("english_normalization", &self.english_normalization);
                     map.end()
                 }
             }

@@ -32,11 +32,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "prompt_optimizer", &self.prompt_optimizer)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.put("image_url", &self.image_url);
+                        map.opt("prompt_optimizer", &self.prompt_optimizer);
                         map.end()
                     }
                 }
@@ -72,11 +71,17 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(MinimaxVideo01LiveImageToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    image_url: __fal::required(f1, "image_url")?,
-                                    prompt_optimizer: f2,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(MinimaxVideo01LiveImageToVideoInput {
+                                            prompt: f0,
+                                            image_url: f1,
+                                            prompt_optimizer: f2,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("prompt")),
+                                    (_, None) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -138,9 +143,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -168,9 +172,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(MinimaxVideo01LiveImageToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(MinimaxVideo01LiveImageToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

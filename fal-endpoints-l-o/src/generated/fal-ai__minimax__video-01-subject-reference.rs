@@ -30,14 +30,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry(
-                        "subject_reference_image_url",
-                        &self.subject_reference_image_url,
-                    )?;
-                    __fal::optional_entry(&mut map, "prompt_optimizer", &self.prompt_optimizer)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("subject_reference_image_url", &self.subject_reference_image_url);
+                    map.opt("prompt_optimizer", &self.prompt_optimizer);
                     map.end()
                 }
             }
@@ -79,14 +75,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MinimaxVideo01SubjectReferenceInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                subject_reference_image_url: __fal::required(
-                                    f1,
-                                    "subject_reference_image_url",
-                                )?,
-                                prompt_optimizer: f2,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(MinimaxVideo01SubjectReferenceInput {
+                                        prompt: f0,
+                                        subject_reference_image_url: f1,
+                                        prompt_optimizer: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("subject_reference_image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -148,9 +147,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -178,9 +176,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MinimaxVideo01SubjectReferenceOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(MinimaxVideo01SubjectReferenceOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

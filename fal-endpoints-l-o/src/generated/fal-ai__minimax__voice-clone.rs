@@ -40,18 +40,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "noise_reduction", &self.noise_reduction)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "need_volume_normalization",
-                        &self.need_volume_normalization,
-                    )?;
-                    __fal::optional_entry(&mut map, "accuracy", &self.accuracy)?;
-                    __fal::optional_entry(&mut map, "text", &self.text)?;
-                    __fal::optional_entry(&mut map, "model", &self.model)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio_url", &self.audio_url);
+                    map.opt("noise_reduction", &self.noise_reduction);
+                    map.opt("need_volume_normalization", &self.need_volume_normalization);
+                    map.opt("accuracy", &self.accuracy);
+                    map.opt("text", &self.text);
+                    map.opt("model", &self.model);
                     map.end()
                 }
             }
@@ -102,14 +97,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MinimaxVoiceCloneInput {
-                                audio_url: __fal::required(f0, "audio_url")?,
-                                noise_reduction: f1,
-                                need_volume_normalization: f2,
-                                accuracy: f3,
-                                text: f4,
-                                model: f5,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(MinimaxVoiceCloneInput {
+                                        audio_url: f0,
+                                        noise_reduction: f1,
+                                        need_volume_normalization: f2,
+                                        accuracy: f3,
+                                        text: f4,
+                                        model: f5,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -206,10 +206,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("custom_voice_id", &self.custom_voice_id)?;
-                    __fal::optional_entry(&mut map, "audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("custom_voice_id", &self.custom_voice_id);
+                    map.opt("audio", &self.audio);
                     map.end()
                 }
             }
@@ -241,10 +240,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MinimaxVoiceCloneOutput {
-                                custom_voice_id: __fal::required(f0, "custom_voice_id")?,
-                                audio: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(MinimaxVoiceCloneOutput {
+                                        custom_voice_id: f0,
+                                        audio: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("custom_voice_id")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -27,10 +27,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("preview_text", &self.preview_text)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("preview_text", &self.preview_text);
                     map.end()
                 }
             }
@@ -62,10 +61,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MinimaxVoiceDesignInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                preview_text: __fal::required(f1, "preview_text")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(MinimaxVoiceDesignInput {
+                                        prompt: f0,
+                                        preview_text: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("preview_text")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -128,10 +133,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("custom_voice_id", &self.custom_voice_id)?;
-                    map.serialize_entry("audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("custom_voice_id", &self.custom_voice_id);
+                    map.put("audio", &self.audio);
                     map.end()
                 }
             }
@@ -163,10 +167,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MinimaxVoiceDesignOutput {
-                                custom_voice_id: __fal::required(f0, "custom_voice_id")?,
-                                audio: __fal::required(f1, "audio")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(MinimaxVoiceDesignOutput {
+                                        custom_voice_id: f0,
+                                        audio: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("custom_voice_id")),
+                                (_, None) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -48,16 +48,15 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "num_steps", &self.num_steps)?;
-                __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                __fal::optional_entry(&mut map, "cfg_strength", &self.cfg_strength)?;
-                __fal::optional_entry(&mut map, "mask_away_clip", &self.mask_away_clip)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("seed", &self.seed);
+                map.opt("num_steps", &self.num_steps);
+                map.opt("duration", &self.duration);
+                map.opt("cfg_strength", &self.cfg_strength);
+                map.opt("mask_away_clip", &self.mask_away_clip);
                 map.end()
             }
         }
@@ -114,16 +113,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(MmaudioV2Input {
-                            video_url: __fal::required(f0, "video_url")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                            negative_prompt: f2,
-                            seed: f3,
-                            num_steps: f4,
-                            duration: f5,
-                            cfg_strength: f6,
-                            mask_away_clip: f7,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(MmaudioV2Input {
+                                    video_url: f0,
+                                    prompt: f1,
+                                    negative_prompt: f2,
+                                    seed: f3,
+                                    num_steps: f4,
+                                    duration: f5,
+                                    cfg_strength: f6,
+                                    mask_away_clip: f7,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video_url")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -243,9 +248,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -273,9 +277,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(MmaudioV2Output {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(MmaudioV2Output { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

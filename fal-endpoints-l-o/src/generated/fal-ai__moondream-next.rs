@@ -32,12 +32,11 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "task_type", &self.task_type)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("task_type", &self.task_type);
+                map.put("prompt", &self.prompt);
+                map.opt("max_tokens", &self.max_tokens);
                 map.end()
             }
         }
@@ -75,12 +74,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(MoondreamNextInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            task_type: f1,
-                            prompt: __fal::required(f2, "prompt")?,
-                            max_tokens: f3,
-                        })
+                        match (f0, f2) {
+                            (Some(f0), Some(f2)) => {
+                                Ok(MoondreamNextInput {
+                                    image_url: f0,
+                                    task_type: f1,
+                                    prompt: f2,
+                                    max_tokens: f3,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -148,9 +153,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("output", &self.output)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("output", &self.output);
                 map.end()
             }
         }
@@ -178,9 +182,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(MoondreamNextOutput {
-                            output: __fal::required(f0, "output")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(MoondreamNextOutput { output: f0 }),
+                            (None,) => Err(__fal::missing("output")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -39,14 +39,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("task_type", &self.task_type)?;
-                    map.serialize_entry("detection_prompt", &self.detection_prompt)?;
-                    __fal::optional_entry(&mut map, "use_ensemble", &self.use_ensemble)?;
-                    __fal::optional_entry(&mut map, "combine_points", &self.combine_points)?;
-                    __fal::optional_entry(&mut map, "show_visualization", &self.show_visualization)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("task_type", &self.task_type);
+                    map.put("detection_prompt", &self.detection_prompt);
+                    map.opt("use_ensemble", &self.use_ensemble);
+                    map.opt("combine_points", &self.combine_points);
+                    map.opt("show_visualization", &self.show_visualization);
                     map.end()
                 }
             }
@@ -97,14 +96,21 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MoondreamNextDetectionInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                task_type: __fal::required(f1, "task_type")?,
-                                detection_prompt: __fal::required(f2, "detection_prompt")?,
-                                use_ensemble: f3,
-                                combine_points: f4,
-                                show_visualization: f5,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(MoondreamNextDetectionInput {
+                                        image_url: f0,
+                                        task_type: f1,
+                                        detection_prompt: f2,
+                                        use_ensemble: f3,
+                                        combine_points: f4,
+                                        show_visualization: f5,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("image_url")),
+                                (_, None, _) => Err(__fal::missing("task_type")),
+                                (_, _, None) => Err(__fal::missing("detection_prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -176,10 +182,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "image", &self.image)?;
-                    map.serialize_entry("text_output", &self.text_output)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("image", &self.image);
+                    map.put("text_output", &self.text_output);
                     map.end()
                 }
             }
@@ -211,10 +216,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MoondreamNextDetectionOutput {
-                                image: f0,
-                                text_output: __fal::required(f1, "text_output")?,
-                            })
+                            match (f1,) {
+                                (Some(f1),) => {
+                                    Ok(MoondreamNextDetectionOutput {
+                                        image: f0,
+                                        text_output: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("text_output")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -19,9 +19,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
                 map.end()
             }
         }
@@ -49,9 +48,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Moondream2Input {
-                            image_url: __fal::required(f0, "image_url")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(Moondream2Input { image_url: f0 }),
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -92,9 +92,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("output", &self.output)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("output", &self.output);
                 map.end()
             }
         }
@@ -122,9 +121,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Moondream2Output {
-                            output: __fal::required(f0, "output")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(Moondream2Output { output: f0 }),
+                            (None,) => Err(__fal::missing("output")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

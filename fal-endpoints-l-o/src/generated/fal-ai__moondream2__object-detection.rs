@@ -23,10 +23,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("object", &self.object)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("object", &self.object);
                     map.end()
                 }
             }
@@ -58,10 +57,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Moondream2ObjectDetectionInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                object: __fal::required(f1, "object")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Moondream2ObjectDetectionInput {
+                                        image_url: f0,
+                                        object: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("object")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -113,10 +118,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("objects", &self.objects)?;
-                    map.serialize_entry("image", &self.image)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("objects", &self.objects);
+                    map.put("image", &self.image);
                     map.end()
                 }
             }
@@ -148,10 +152,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Moondream2ObjectDetectionOutput {
-                                objects: __fal::required(f0, "objects")?,
-                                image: __fal::required(f1, "image")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Moondream2ObjectDetectionOutput {
+                                        objects: f0,
+                                        image: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("objects")),
+                                (_, None) => Err(__fal::missing("image")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

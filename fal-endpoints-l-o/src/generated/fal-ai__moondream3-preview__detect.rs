@@ -31,11 +31,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "preview", &self.preview)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("prompt", &self.prompt);
+                    map.opt("preview", &self.preview);
                     map.end()
                 }
             }
@@ -69,11 +68,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Moondream3PreviewDetectInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                                preview: f2,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Moondream3PreviewDetectInput {
+                                        image_url: f0,
+                                        prompt: f1,
+                                        preview: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -145,12 +150,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("finish_reason", &self.finish_reason)?;
-                    map.serialize_entry("usage_info", &self.usage_info)?;
-                    map.serialize_entry("objects", &self.objects)?;
-                    __fal::optional_entry(&mut map, "image", &self.image)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("finish_reason", &self.finish_reason);
+                    map.put("usage_info", &self.usage_info);
+                    map.put("objects", &self.objects);
+                    map.opt("image", &self.image);
                     map.end()
                 }
             }
@@ -188,12 +192,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Moondream3PreviewDetectOutput {
-                                finish_reason: __fal::required(f0, "finish_reason")?,
-                                usage_info: __fal::required(f1, "usage_info")?,
-                                objects: __fal::required(f2, "objects")?,
-                                image: f3,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(Moondream3PreviewDetectOutput {
+                                        finish_reason: f0,
+                                        usage_info: f1,
+                                        objects: f2,
+                                        image: f3,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("finish_reason")),
+                                (_, None, _) => Err(__fal::missing("usage_info")),
+                                (_, _, None) => Err(__fal::missing("objects")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -216,12 +227,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("x_min", &self.x_min)?;
-                    map.serialize_entry("y_min", &self.y_min)?;
-                    map.serialize_entry("x_max", &self.x_max)?;
-                    map.serialize_entry("y_max", &self.y_max)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("x_min", &self.x_min);
+                    map.put("y_min", &self.y_min);
+                    map.put("x_max", &self.x_max);
+                    map.put("y_max", &self.y_max);
                     map.end()
                 }
             }
@@ -257,12 +267,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Object {
-                                x_min: __fal::required(f0, "x_min")?,
-                                y_min: __fal::required(f1, "y_min")?,
-                                x_max: __fal::required(f2, "x_max")?,
-                                y_max: __fal::required(f3, "y_max")?,
-                            })
+                            match (f0, f1, f2, f3) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                    Ok(Object {
+                                        x_min: f0,
+                                        y_min: f1,
+                                        x_max: f2,
+                                        y_max: f3,
+                                    })
+                                }
+                                (None, _, _, _) => Err(__fal::missing("x_min")),
+                                (_, None, _, _) => Err(__fal::missing("y_min")),
+                                (_, _, None, _) => Err(__fal::missing("x_max")),
+                                (_, _, _, None) => Err(__fal::missing("y_max")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -287,13 +305,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("input_tokens", &self.input_tokens)?;
-                    map.serialize_entry("output_tokens", &self.output_tokens)?;
-                    map.serialize_entry("prefill_time_ms", &self.prefill_time_ms)?;
-                    map.serialize_entry("decode_time_ms", &self.decode_time_ms)?;
-                    map.serialize_entry("ttft_ms", &self.ttft_ms)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("input_tokens", &self.input_tokens);
+                    map.put("output_tokens", &self.output_tokens);
+                    map.put("prefill_time_ms", &self.prefill_time_ms);
+                    map.put("decode_time_ms", &self.decode_time_ms);
+                    map.put("ttft_ms", &self.ttft_ms);
                     map.end()
                 }
             }
@@ -341,13 +358,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(UsageInfo {
-                                input_tokens: __fal::required(f0, "input_tokens")?,
-                                output_tokens: __fal::required(f1, "output_tokens")?,
-                                prefill_time_ms: __fal::required(f2, "prefill_time_ms")?,
-                                decode_time_ms: __fal::required(f3, "decode_time_ms")?,
-                                ttft_ms: __fal::required(f4, "ttft_ms")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(UsageInfo {
+                                        input_tokens: f0,
+                                        output_tokens: f1,
+                                        prefill_time_ms: f2,
+                                        decode_time_ms: f3,
+                                        ttft_ms: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("input_tokens")),
+                                (_, None, _, _, _) => Err(__fal::missing("output_tokens")),
+                                (_, _, None, _, _) => Err(__fal::missing("prefill_time_ms")),
+                                (_, _, _, None, _) => Err(__fal::missing("decode_time_ms")),
+                                (_, _, _, _, None) => Err(__fal::missing("ttft_ms")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -34,13 +34,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "reasoning", &self.reasoning)?;
-                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                    __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("prompt", &self.prompt);
+                    map.opt("reasoning", &self.reasoning);
+                    map.opt("temperature", &self.temperature);
+                    map.opt("top_p", &self.top_p);
                     map.end()
                 }
             }
@@ -82,13 +81,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Moondream3PreviewQueryInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                                reasoning: f2,
-                                temperature: f3,
-                                top_p: f4,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Moondream3PreviewQueryInput {
+                                        image_url: f0,
+                                        prompt: f1,
+                                        reasoning: f2,
+                                        temperature: f3,
+                                        top_p: f4,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -192,12 +197,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("finish_reason", &self.finish_reason)?;
-                    map.serialize_entry("usage_info", &self.usage_info)?;
-                    map.serialize_entry("output", &self.output)?;
-                    __fal::optional_entry(&mut map, "reasoning", &self.reasoning)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("finish_reason", &self.finish_reason);
+                    map.put("usage_info", &self.usage_info);
+                    map.put("output", &self.output);
+                    map.opt("reasoning", &self.reasoning);
                     map.end()
                 }
             }
@@ -237,12 +241,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Moondream3PreviewQueryOutput {
-                                finish_reason: __fal::required(f0, "finish_reason")?,
-                                usage_info: __fal::required(f1, "usage_info")?,
-                                output: __fal::required(f2, "output")?,
-                                reasoning: f3,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(Moondream3PreviewQueryOutput {
+                                        finish_reason: f0,
+                                        usage_info: f1,
+                                        output: f2,
+                                        reasoning: f3,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("finish_reason")),
+                                (_, None, _) => Err(__fal::missing("usage_info")),
+                                (_, _, None) => Err(__fal::missing("output")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -267,13 +278,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("input_tokens", &self.input_tokens)?;
-                    map.serialize_entry("output_tokens", &self.output_tokens)?;
-                    map.serialize_entry("prefill_time_ms", &self.prefill_time_ms)?;
-                    map.serialize_entry("decode_time_ms", &self.decode_time_ms)?;
-                    map.serialize_entry("ttft_ms", &self.ttft_ms)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("input_tokens", &self.input_tokens);
+                    map.put("output_tokens", &self.output_tokens);
+                    map.put("prefill_time_ms", &self.prefill_time_ms);
+                    map.put("decode_time_ms", &self.decode_time_ms);
+                    map.put("ttft_ms", &self.ttft_ms);
                     map.end()
                 }
             }
@@ -321,13 +331,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(UsageInfo {
-                                input_tokens: __fal::required(f0, "input_tokens")?,
-                                output_tokens: __fal::required(f1, "output_tokens")?,
-                                prefill_time_ms: __fal::required(f2, "prefill_time_ms")?,
-                                decode_time_ms: __fal::required(f3, "decode_time_ms")?,
-                                ttft_ms: __fal::required(f4, "ttft_ms")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(UsageInfo {
+                                        input_tokens: f0,
+                                        output_tokens: f1,
+                                        prefill_time_ms: f2,
+                                        decode_time_ms: f3,
+                                        ttft_ms: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("input_tokens")),
+                                (_, None, _, _, _) => Err(__fal::missing("output_tokens")),
+                                (_, _, None, _, _) => Err(__fal::missing("prefill_time_ms")),
+                                (_, _, _, None, _) => Err(__fal::missing("decode_time_ms")),
+                                (_, _, _, _, None) => Err(__fal::missing("ttft_ms")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

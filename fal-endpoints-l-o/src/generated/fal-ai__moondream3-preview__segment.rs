@@ -36,13 +36,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("object", &self.object)?;
-                    __fal::optional_entry(&mut map, "spatial_references", &self.spatial_references)?;
-                    __fal::optional_entry(&mut map, "settings", &self.settings)?;
-                    __fal::optional_entry(&mut map, "preview", &self.preview)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("object", &self.object);
+                    map.opt("spatial_references", &self.spatial_references);
+                    map.opt("settings", &self.settings);
+                    map.opt("preview", &self.preview);
                     map.end()
                 }
             }
@@ -90,13 +89,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Moondream3PreviewSegmentInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                object: __fal::required(f1, "object")?,
-                                spatial_references: f2,
-                                settings: f3,
-                                preview: f4,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Moondream3PreviewSegmentInput {
+                                        image_url: f0,
+                                        object: f1,
+                                        spatial_references: f2,
+                                        settings: f3,
+                                        preview: f4,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("object")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -188,13 +193,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("finish_reason", &self.finish_reason)?;
-                    map.serialize_entry("usage_info", &self.usage_info)?;
-                    __fal::optional_entry(&mut map, "image", &self.image)?;
-                    __fal::optional_entry(&mut map, "path", &self.path)?;
-                    __fal::optional_entry(&mut map, "bbox", &self.bbox)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("finish_reason", &self.finish_reason);
+                    map.put("usage_info", &self.usage_info);
+                    map.opt("image", &self.image);
+                    map.opt("path", &self.path);
+                    map.opt("bbox", &self.bbox);
                     map.end()
                 }
             }
@@ -236,13 +240,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Moondream3PreviewSegmentOutput {
-                                finish_reason: __fal::required(f0, "finish_reason")?,
-                                usage_info: __fal::required(f1, "usage_info")?,
-                                image: f2,
-                                path: f3,
-                                bbox: f4,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Moondream3PreviewSegmentOutput {
+                                        finish_reason: f0,
+                                        usage_info: f1,
+                                        image: f2,
+                                        path: f3,
+                                        bbox: f4,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("finish_reason")),
+                                (_, None) => Err(__fal::missing("usage_info")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -265,12 +275,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("x_min", &self.x_min)?;
-                    map.serialize_entry("y_min", &self.y_min)?;
-                    map.serialize_entry("x_max", &self.x_max)?;
-                    map.serialize_entry("y_max", &self.y_max)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("x_min", &self.x_min);
+                    map.put("y_min", &self.y_min);
+                    map.put("x_max", &self.x_max);
+                    map.put("y_max", &self.y_max);
                     map.end()
                 }
             }
@@ -306,12 +315,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Object {
-                                x_min: __fal::required(f0, "x_min")?,
-                                y_min: __fal::required(f1, "y_min")?,
-                                x_max: __fal::required(f2, "x_max")?,
-                                y_max: __fal::required(f3, "y_max")?,
-                            })
+                            match (f0, f1, f2, f3) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                    Ok(Object {
+                                        x_min: f0,
+                                        y_min: f1,
+                                        x_max: f2,
+                                        y_max: f3,
+                                    })
+                                }
+                                (None, _, _, _) => Err(__fal::missing("x_min")),
+                                (_, None, _, _) => Err(__fal::missing("y_min")),
+                                (_, _, None, _) => Err(__fal::missing("x_max")),
+                                (_, _, _, None) => Err(__fal::missing("y_max")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -338,11 +355,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                    __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
-                    __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("temperature", &self.temperature);
+                    map.opt("top_p", &self.top_p);
+                    map.opt("max_tokens", &self.max_tokens);
                     map.end()
                 }
             }
@@ -544,13 +560,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("input_tokens", &self.input_tokens)?;
-                    map.serialize_entry("output_tokens", &self.output_tokens)?;
-                    map.serialize_entry("prefill_time_ms", &self.prefill_time_ms)?;
-                    map.serialize_entry("decode_time_ms", &self.decode_time_ms)?;
-                    map.serialize_entry("ttft_ms", &self.ttft_ms)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("input_tokens", &self.input_tokens);
+                    map.put("output_tokens", &self.output_tokens);
+                    map.put("prefill_time_ms", &self.prefill_time_ms);
+                    map.put("decode_time_ms", &self.decode_time_ms);
+                    map.put("ttft_ms", &self.ttft_ms);
                     map.end()
                 }
             }
@@ -598,13 +613,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(UsageInfo {
-                                input_tokens: __fal::required(f0, "input_tokens")?,
-                                output_tokens: __fal::required(f1, "output_tokens")?,
-                                prefill_time_ms: __fal::required(f2, "prefill_time_ms")?,
-                                decode_time_ms: __fal::required(f3, "decode_time_ms")?,
-                                ttft_ms: __fal::required(f4, "ttft_ms")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(UsageInfo {
+                                        input_tokens: f0,
+                                        output_tokens: f1,
+                                        prefill_time_ms: f2,
+                                        decode_time_ms: f3,
+                                        ttft_ms: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("input_tokens")),
+                                (_, None, _, _, _) => Err(__fal::missing("output_tokens")),
+                                (_, _, None, _, _) => Err(__fal::missing("prefill_time_ms")),
+                                (_, _, _, None, _) => Err(__fal::missing("decode_time_ms")),
+                                (_, _, _, _, None) => Err(__fal::missing("ttft_ms")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -45,14 +45,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "model_id", &self.model_id)?;
-                    map.serialize_entry("inputs", &self.inputs)?;
-                    __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
-                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                    __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
-                    __fal::optional_entry(&mut map, "repetition_penalty", &self.repetition_penalty)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("model_id", &self.model_id);
+                    map.put("inputs", &self.inputs);
+                    map.opt("max_tokens", &self.max_tokens);
+                    map.opt("temperature", &self.temperature);
+                    map.opt("top_p", &self.top_p);
+                    map.opt("repetition_penalty", &self.repetition_penalty);
                     map.end()
                 }
             }
@@ -103,14 +102,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MoondreamBatchedInput {
-                                model_id: f0,
-                                inputs: __fal::required(f1, "inputs")?,
-                                max_tokens: f2,
-                                temperature: f3,
-                                top_p: f4,
-                                repetition_penalty: f5,
-                            })
+                            match (f1,) {
+                                (Some(f1),) => {
+                                    Ok(MoondreamBatchedInput {
+                                        model_id: f0,
+                                        inputs: f1,
+                                        max_tokens: f2,
+                                        temperature: f3,
+                                        top_p: f4,
+                                        repetition_penalty: f5,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("inputs")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -312,12 +316,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("outputs", &self.outputs)?;
-                    __fal::optional_entry(&mut map, "partial", &self.partial)?;
-                    map.serialize_entry("timings", &self.timings)?;
-                    __fal::optional_entry(&mut map, "filenames", &self.filenames)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("outputs", &self.outputs);
+                    map.opt("partial", &self.partial);
+                    map.put("timings", &self.timings);
+                    map.opt("filenames", &self.filenames);
                     map.end()
                 }
             }
@@ -355,12 +358,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MoondreamBatchedOutput {
-                                outputs: __fal::required(f0, "outputs")?,
-                                partial: f1,
-                                timings: __fal::required(f2, "timings")?,
-                                filenames: f3,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(MoondreamBatchedOutput {
+                                        outputs: f0,
+                                        partial: f1,
+                                        timings: f2,
+                                        filenames: f3,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("outputs")),
+                                (_, None) => Err(__fal::missing("timings")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -383,10 +392,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("prompt", &self.prompt);
                     map.end()
                 }
             }
@@ -418,10 +426,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MoondreamInputParam {
-                                image_url: __fal::required(f0, "image_url")?,
-                                prompt: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(MoondreamInputParam {
+                                        image_url: f0,
+                                        prompt: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -23,10 +23,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("source_video_url", &self.source_video_url)?;
-                map.serialize_entry("audio_url", &self.audio_url)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("source_video_url", &self.source_video_url);
+                map.put("audio_url", &self.audio_url);
                 map.end()
             }
         }
@@ -58,10 +57,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(MusetalkInput {
-                            source_video_url: __fal::required(f0, "source_video_url")?,
-                            audio_url: __fal::required(f1, "audio_url")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(MusetalkInput {
+                                    source_video_url: f0,
+                                    audio_url: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("source_video_url")),
+                            (_, None) => Err(__fal::missing("audio_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -106,9 +111,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -136,9 +140,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(MusetalkOutput {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(MusetalkOutput { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -47,16 +47,15 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __fal::optional_entry(&mut map, "limit_generations", &self.limit_generations)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("num_images", &self.num_images);
+                map.opt("seed", &self.seed);
+                map.opt("aspect_ratio", &self.aspect_ratio);
+                map.opt("output_format", &self.output_format);
+                map.opt("safety_tolerance", &self.safety_tolerance);
+                map.opt("sync_mode", &self.sync_mode);
+                map.opt("limit_generations", &self.limit_generations);
                 map.end()
             }
         }
@@ -113,16 +112,21 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(NanoBananaInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            num_images: f1,
-                            seed: f2,
-                            aspect_ratio: f3,
-                            output_format: f4,
-                            safety_tolerance: f5,
-                            sync_mode: f6,
-                            limit_generations: f7,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(NanoBananaInput {
+                                    prompt: f0,
+                                    num_images: f1,
+                                    seed: f2,
+                                    aspect_ratio: f3,
+                                    output_format: f4,
+                                    safety_tolerance: f5,
+                                    sync_mode: f6,
+                                    limit_generations: f7,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -359,10 +363,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("description", &self.description)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("description", &self.description);
                 map.end()
             }
         }
@@ -394,10 +397,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(NanoBananaOutput {
-                            images: __fal::required(f0, "images")?,
-                            description: __fal::required(f1, "description")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(NanoBananaOutput {
+                                    images: f0,
+                                    description: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("images")),
+                            (_, None) => Err(__fal::missing("description")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

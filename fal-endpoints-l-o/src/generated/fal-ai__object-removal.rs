@@ -32,12 +32,11 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "model", &self.model)?;
-                __fal::optional_entry(&mut map, "mask_expansion", &self.mask_expansion)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("prompt", &self.prompt);
+                map.opt("model", &self.model);
+                map.opt("mask_expansion", &self.mask_expansion);
                 map.end()
             }
         }
@@ -75,12 +74,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ObjectRemovalInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                            model: f2,
-                            mask_expansion: f3,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(ObjectRemovalInput {
+                                    image_url: f0,
+                                    prompt: f1,
+                                    model: f2,
+                                    mask_expansion: f3,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -237,9 +242,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
                 map.end()
             }
         }
@@ -267,9 +271,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ObjectRemovalOutput {
-                            images: __fal::required(f0, "images")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(ObjectRemovalOutput { images: f0 }),
+                            (None,) => Err(__fal::missing("images")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -35,12 +35,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "box_prompts", &self.box_prompts)?;
-                    __fal::optional_entry(&mut map, "model", &self.model)?;
-                    __fal::optional_entry(&mut map, "mask_expansion", &self.mask_expansion)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("box_prompts", &self.box_prompts);
+                    map.opt("model", &self.model);
+                    map.opt("mask_expansion", &self.mask_expansion);
                     map.end()
                 }
             }
@@ -80,12 +79,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ObjectRemovalBboxInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                box_prompts: f1,
-                                model: f2,
-                                mask_expansion: f3,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ObjectRemovalBboxInput {
+                                        image_url: f0,
+                                        box_prompts: f1,
+                                        model: f2,
+                                        mask_expansion: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -177,12 +181,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "x_min", &self.x_min)?;
-                    __fal::optional_entry(&mut map, "y_min", &self.y_min)?;
-                    __fal::optional_entry(&mut map, "x_max", &self.x_max)?;
-                    __fal::optional_entry(&mut map, "y_max", &self.y_max)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("x_min", &self.x_min);
+                    map.opt("y_min", &self.y_min);
+                    map.opt("x_max", &self.x_max);
+                    map.opt("y_max", &self.y_max);
                     map.end()
                 }
             }
@@ -400,9 +403,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -430,9 +432,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ObjectRemovalBboxOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ObjectRemovalBboxOutput {
+                                        images: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -34,12 +34,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("mask_url", &self.mask_url)?;
-                    __fal::optional_entry(&mut map, "model", &self.model)?;
-                    __fal::optional_entry(&mut map, "mask_expansion", &self.mask_expansion)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("mask_url", &self.mask_url);
+                    map.opt("model", &self.model);
+                    map.opt("mask_expansion", &self.mask_expansion);
                     map.end()
                 }
             }
@@ -77,12 +76,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ObjectRemovalMaskInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                mask_url: __fal::required(f1, "mask_url")?,
-                                model: f2,
-                                mask_expansion: f3,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(ObjectRemovalMaskInput {
+                                        image_url: f0,
+                                        mask_url: f1,
+                                        model: f2,
+                                        mask_expansion: f3,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("mask_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -239,9 +244,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -269,9 +273,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ObjectRemovalMaskOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ObjectRemovalMaskOutput {
+                                        images: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

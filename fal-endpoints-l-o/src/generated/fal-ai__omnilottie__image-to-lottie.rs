@@ -45,14 +45,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
-                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                    __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
-                    __fal::optional_entry(&mut map, "top_k", &self.top_k)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("image_url", &self.image_url);
+                    map.opt("max_tokens", &self.max_tokens);
+                    map.opt("temperature", &self.temperature);
+                    map.opt("top_p", &self.top_p);
+                    map.opt("top_k", &self.top_k);
                     map.end()
                 }
             }
@@ -103,14 +102,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(OmnilottieImageToLottieInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                image_url: __fal::required(f1, "image_url")?,
-                                max_tokens: f2,
-                                temperature: f3,
-                                top_p: f4,
-                                top_k: f5,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(OmnilottieImageToLottieInput {
+                                        prompt: f0,
+                                        image_url: f1,
+                                        max_tokens: f2,
+                                        temperature: f3,
+                                        top_p: f4,
+                                        top_k: f5,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -216,9 +221,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("lottie_file", &self.lottie_file)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("lottie_file", &self.lottie_file);
                     map.end()
                 }
             }
@@ -246,9 +250,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(OmnilottieImageToLottieOutput {
-                                lottie_file: __fal::required(f0, "lottie_file")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(OmnilottieImageToLottieOutput {
+                                        lottie_file: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("lottie_file")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -52,28 +52,15 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("negative_prompt", &self.negative_prompt)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "image_guidance_scale",
-                        &self.image_guidance_scale,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "pose_guidance_scale",
-                        &self.pose_guidance_scale,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("negative_prompt", &self.negative_prompt);
+                    map.put("image_url", &self.image_url);
+                    map.put("video_url", &self.video_url);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("image_guidance_scale", &self.image_guidance_scale);
+                    map.opt("pose_guidance_scale", &self.pose_guidance_scale);
                     map.end()
                 }
             }
@@ -130,16 +117,24 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(OneToAllAnimation14bInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                negative_prompt: __fal::required(f1, "negative_prompt")?,
-                                image_url: __fal::required(f2, "image_url")?,
-                                video_url: __fal::required(f3, "video_url")?,
-                                resolution: f4,
-                                num_inference_steps: f5,
-                                image_guidance_scale: f6,
-                                pose_guidance_scale: f7,
-                            })
+                            match (f0, f1, f2, f3) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                    Ok(OneToAllAnimation14bInput {
+                                        prompt: f0,
+                                        negative_prompt: f1,
+                                        image_url: f2,
+                                        video_url: f3,
+                                        resolution: f4,
+                                        num_inference_steps: f5,
+                                        image_guidance_scale: f6,
+                                        pose_guidance_scale: f7,
+                                    })
+                                }
+                                (None, _, _, _) => Err(__fal::missing("prompt")),
+                                (_, None, _, _) => Err(__fal::missing("negative_prompt")),
+                                (_, _, None, _) => Err(__fal::missing("image_url")),
+                                (_, _, _, None) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -252,9 +247,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -282,9 +276,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(OneToAllAnimation14bOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(OneToAllAnimation14bOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -36,22 +36,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "audio_negative_prompt",
-                        &self.audio_negative_prompt,
-                    )?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("audio_negative_prompt", &self.audio_negative_prompt);
+                    map.opt("seed", &self.seed);
+                    map.put("image_url", &self.image_url);
                     map.end()
                 }
             }
@@ -102,14 +93,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(OviImageToVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                negative_prompt: f1,
-                                num_inference_steps: f2,
-                                audio_negative_prompt: f3,
-                                seed: f4,
-                                image_url: __fal::required(f5, "image_url")?,
-                            })
+                            match (f0, f5) {
+                                (Some(f0), Some(f5)) => {
+                                    Ok(OviImageToVideoInput {
+                                        prompt: f0,
+                                        negative_prompt: f1,
+                                        num_inference_steps: f2,
+                                        audio_negative_prompt: f3,
+                                        seed: f4,
+                                        image_url: f5,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -198,10 +195,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("video", &self.video);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -232,10 +228,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(OviImageToVideoOutput {
-                                video: f0,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f1,) {
+                                (Some(f1),) => {
+                                    Ok(OviImageToVideoOutput {
+                                        video: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

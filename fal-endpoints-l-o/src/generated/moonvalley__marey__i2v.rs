@@ -41,15 +41,14 @@ pub mod moonvalley {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "dimensions", &self.dimensions)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("dimensions", &self.dimensions);
+                    map.opt("duration", &self.duration);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("seed", &self.seed);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.put("image_url", &self.image_url);
                     map.end()
                 }
             }
@@ -103,15 +102,21 @@ pub mod moonvalley {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MareyI2vInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                dimensions: f1,
-                                duration: f2,
-                                negative_prompt: f3,
-                                seed: f4,
-                                guidance_scale: f5,
-                                image_url: __fal::required(f6, "image_url")?,
-                            })
+                            match (f0, f6) {
+                                (Some(f0), Some(f6)) => {
+                                    Ok(MareyI2vInput {
+                                        prompt: f0,
+                                        dimensions: f1,
+                                        duration: f2,
+                                        negative_prompt: f3,
+                                        seed: f4,
+                                        guidance_scale: f5,
+                                        image_url: f6,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -361,9 +366,8 @@ pub mod moonvalley {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -391,9 +395,10 @@ pub mod moonvalley {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MareyI2vOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(MareyI2vOutput { video: f0 }),
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -37,22 +37,13 @@ pub mod moonvalley {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "first_frame_image_url",
-                        &self.first_frame_image_url,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "reference_image_url",
-                        &self.reference_image_url,
-                    )?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("video_url", &self.video_url);
+                    map.opt("first_frame_image_url", &self.first_frame_image_url);
+                    map.opt("reference_image_url", &self.reference_image_url);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("seed", &self.seed);
                     map.end()
                 }
             }
@@ -103,14 +94,20 @@ pub mod moonvalley {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MareyMotionTransferInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                video_url: __fal::required(f1, "video_url")?,
-                                first_frame_image_url: f2,
-                                reference_image_url: f3,
-                                negative_prompt: f4,
-                                seed: f5,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(MareyMotionTransferInput {
+                                        prompt: f0,
+                                        video_url: f1,
+                                        first_frame_image_url: f2,
+                                        reference_image_url: f3,
+                                        negative_prompt: f4,
+                                        seed: f5,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -185,9 +182,8 @@ pub mod moonvalley {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -215,9 +211,14 @@ pub mod moonvalley {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MareyMotionTransferOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(MareyMotionTransferOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

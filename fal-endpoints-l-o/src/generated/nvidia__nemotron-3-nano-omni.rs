@@ -43,14 +43,13 @@ pub mod nvidia {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "system_prompt", &self.system_prompt)?;
-                __fal::optional_entry(&mut map, "reasoning_mode", &self.reasoning_mode)?;
-                __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
-                __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("system_prompt", &self.system_prompt);
+                map.opt("reasoning_mode", &self.reasoning_mode);
+                map.opt("max_tokens", &self.max_tokens);
+                map.opt("temperature", &self.temperature);
+                map.opt("top_p", &self.top_p);
                 map.end()
             }
         }
@@ -101,14 +100,19 @@ pub mod nvidia {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Nemotron3NanoOmniInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            system_prompt: f1,
-                            reasoning_mode: f2,
-                            max_tokens: f3,
-                            temperature: f4,
-                            top_p: f5,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(Nemotron3NanoOmniInput {
+                                    prompt: f0,
+                                    system_prompt: f1,
+                                    reasoning_mode: f2,
+                                    max_tokens: f3,
+                                    temperature: f4,
+                                    top_p: f5,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -230,11 +234,10 @@ pub mod nvidia {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("output", &self.output)?;
-                __fal::optional_entry(&mut map, "finish_reason", &self.finish_reason)?;
-                map.serialize_entry("usage", &self.usage)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("output", &self.output);
+                map.opt("finish_reason", &self.finish_reason);
+                map.put("usage", &self.usage);
                 map.end()
             }
         }
@@ -268,11 +271,17 @@ pub mod nvidia {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Nemotron3NanoOmniOutput {
-                            output: __fal::required(f0, "output")?,
-                            finish_reason: f1,
-                            usage: __fal::required(f2, "usage")?,
-                        })
+                        match (f0, f2) {
+                            (Some(f0), Some(f2)) => {
+                                Ok(Nemotron3NanoOmniOutput {
+                                    output: f0,
+                                    finish_reason: f1,
+                                    usage: f2,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("output")),
+                            (_, None) => Err(__fal::missing("usage")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -373,10 +382,9 @@ pub mod nvidia {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("input_tokens", &self.input_tokens)?;
-                map.serialize_entry("output_tokens", &self.output_tokens)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("input_tokens", &self.input_tokens);
+                map.put("output_tokens", &self.output_tokens);
                 map.end()
             }
         }
@@ -408,10 +416,16 @@ pub mod nvidia {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(UsageInfoType2 {
-                            input_tokens: __fal::required(f0, "input_tokens")?,
-                            output_tokens: __fal::required(f1, "output_tokens")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(UsageInfoType2 {
+                                    input_tokens: f0,
+                                    output_tokens: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("input_tokens")),
+                            (_, None) => Err(__fal::missing("output_tokens")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

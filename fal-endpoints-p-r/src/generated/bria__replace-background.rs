@@ -39,14 +39,13 @@ pub mod bria {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "steps_num", &self.steps_num)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("prompt", &self.prompt);
+                map.opt("image_url", &self.image_url);
+                map.opt("seed", &self.seed);
+                map.opt("steps_num", &self.steps_num);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("sync_mode", &self.sync_mode);
                 map.end()
             }
         }
@@ -192,10 +191,9 @@ pub mod bria {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image", &self.image)?;
-                __fal::optional_entry(&mut map, "images", &self.images)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image", &self.image);
+                map.opt("images", &self.images);
                 map.end()
             }
         }
@@ -227,10 +225,15 @@ pub mod bria {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ReplaceBackgroundOutput {
-                            image: __fal::required(f0, "image")?,
-                            images: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(ReplaceBackgroundOutput {
+                                    image: f0,
+                                    images: f1,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -41,15 +41,14 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
-                __fal::optional_entry(&mut map, "steps", &self.steps)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "conditioning_scale", &self.conditioning_scale)?;
-                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("scale", &self.scale);
+                map.opt("steps", &self.steps);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("conditioning_scale", &self.conditioning_scale);
+                map.opt("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
                 map.end()
             }
         }
@@ -103,15 +102,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(PasdInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            scale: f1,
-                            steps: f2,
-                            guidance_scale: f3,
-                            conditioning_scale: f4,
-                            prompt: f5,
-                            negative_prompt: f6,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(PasdInput {
+                                    image_url: f0,
+                                    scale: f1,
+                                    steps: f2,
+                                    guidance_scale: f3,
+                                    conditioning_scale: f4,
+                                    prompt: f5,
+                                    negative_prompt: f6,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -230,10 +234,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                __fal::optional_entry(&mut map, "timings", &self.timings)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.opt("timings", &self.timings);
                 map.end()
             }
         }
@@ -265,10 +268,15 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(PasdOutput {
-                            images: __fal::required(f0, "images")?,
-                            timings: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(PasdOutput {
+                                    images: f0,
+                                    timings: f1,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("images")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

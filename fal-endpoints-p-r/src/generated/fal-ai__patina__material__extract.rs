@@ -83,35 +83,22 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "num_inference_steps",
-                            &self.num_inference_steps,
-                        )?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_prompt_expansion",
-                            &self.enable_prompt_expansion,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_safety_checker",
-                            &self.enable_safety_checker,
-                        )?;
-                        __fal::optional_entry(&mut map, "tiling_mode", &self.tiling_mode)?;
-                        __fal::optional_entry(&mut map, "tile_size", &self.tile_size)?;
-                        __fal::optional_entry(&mut map, "tile_stride", &self.tile_stride)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "strength", &self.strength)?;
-                        __fal::optional_entry(&mut map, "maps", &self.maps)?;
-                        __fal::optional_entry(&mut map, "upscale_factor", &self.upscale_factor)?;
-                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("image_size", &self.image_size);
+                        map.opt("num_inference_steps", &self.num_inference_steps);
+                        map.opt("seed", &self.seed);
+                        map.opt("num_images", &self.num_images);
+                        map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                        map.opt("enable_safety_checker", &self.enable_safety_checker);
+                        map.opt("tiling_mode", &self.tiling_mode);
+                        map.opt("tile_size", &self.tile_size);
+                        map.opt("tile_stride", &self.tile_stride);
+                        map.put("image_url", &self.image_url);
+                        map.opt("strength", &self.strength);
+                        map.opt("maps", &self.maps);
+                        map.opt("upscale_factor", &self.upscale_factor);
+                        map.opt("output_format", &self.output_format);
                         map.end()
                     }
                 }
@@ -189,23 +176,29 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PatinaMaterialExtractInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    image_size: f1,
-                                    num_inference_steps: f2,
-                                    seed: f3,
-                                    num_images: f4,
-                                    enable_prompt_expansion: f5,
-                                    enable_safety_checker: f6,
-                                    tiling_mode: f7,
-                                    tile_size: f8,
-                                    tile_stride: f9,
-                                    image_url: __fal::required(f10, "image_url")?,
-                                    strength: f11,
-                                    maps: f12,
-                                    upscale_factor: f13,
-                                    output_format: f14,
-                                })
+                                match (f0, f10) {
+                                    (Some(f0), Some(f10)) => {
+                                        Ok(PatinaMaterialExtractInput {
+                                            prompt: f0,
+                                            image_size: f1,
+                                            num_inference_steps: f2,
+                                            seed: f3,
+                                            num_images: f4,
+                                            enable_prompt_expansion: f5,
+                                            enable_safety_checker: f6,
+                                            tiling_mode: f7,
+                                            tile_size: f8,
+                                            tile_stride: f9,
+                                            image_url: f10,
+                                            strength: f11,
+                                            maps: f12,
+                                            upscale_factor: f13,
+                                            output_format: f14,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("prompt")),
+                                    (_, None) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -406,10 +399,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "width", &self.width)?;
-                        __fal::optional_entry(&mut map, "height", &self.height)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("width", &self.width);
+                        map.opt("height", &self.height);
                         map.end()
                     }
                 }
@@ -854,12 +846,11 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
-                        map.serialize_entry("seed", &self.seed)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "timings", &self.timings)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
+                        map.put("seed", &self.seed);
+                        map.put("prompt", &self.prompt);
+                        map.opt("timings", &self.timings);
                         map.end()
                     }
                 }
@@ -895,12 +886,19 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PatinaMaterialExtractOutput {
-                                    images: __fal::required(f0, "images")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                    prompt: __fal::required(f2, "prompt")?,
-                                    timings: f3,
-                                })
+                                match (f0, f1, f2) {
+                                    (Some(f0), Some(f1), Some(f2)) => {
+                                        Ok(PatinaMaterialExtractOutput {
+                                            images: f0,
+                                            seed: f1,
+                                            prompt: f2,
+                                            timings: f3,
+                                        })
+                                    }
+                                    (None, _, _) => Err(__fal::missing("images")),
+                                    (_, None, _) => Err(__fal::missing("seed")),
+                                    (_, _, None) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

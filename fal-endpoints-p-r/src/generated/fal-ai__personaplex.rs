@@ -51,17 +51,16 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "voice", &self.voice)?;
-                __fal::optional_entry(&mut map, "voice_audio_url", &self.voice_audio_url)?;
-                __fal::optional_entry(&mut map, "temperature_audio", &self.temperature_audio)?;
-                __fal::optional_entry(&mut map, "temperature_text", &self.temperature_text)?;
-                __fal::optional_entry(&mut map, "top_k_audio", &self.top_k_audio)?;
-                __fal::optional_entry(&mut map, "top_k_text", &self.top_k_text)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                map.serialize_entry("audio_url", &self.audio_url)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("prompt", &self.prompt);
+                map.opt("voice", &self.voice);
+                map.opt("voice_audio_url", &self.voice_audio_url);
+                map.opt("temperature_audio", &self.temperature_audio);
+                map.opt("temperature_text", &self.temperature_text);
+                map.opt("top_k_audio", &self.top_k_audio);
+                map.opt("top_k_text", &self.top_k_text);
+                map.opt("seed", &self.seed);
+                map.put("audio_url", &self.audio_url);
                 map.end()
             }
         }
@@ -121,17 +120,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(PersonaplexInput {
-                            prompt: f0,
-                            voice: f1,
-                            voice_audio_url: f2,
-                            temperature_audio: f3,
-                            temperature_text: f4,
-                            top_k_audio: f5,
-                            top_k_text: f6,
-                            seed: f7,
-                            audio_url: __fal::required(f8, "audio_url")?,
-                        })
+                        match (f8,) {
+                            (Some(f8),) => {
+                                Ok(PersonaplexInput {
+                                    prompt: f0,
+                                    voice: f1,
+                                    voice_audio_url: f2,
+                                    temperature_audio: f3,
+                                    temperature_text: f4,
+                                    top_k_audio: f5,
+                                    top_k_text: f6,
+                                    seed: f7,
+                                    audio_url: f8,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("audio_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -273,12 +277,11 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio", &self.audio)?;
-                map.serialize_entry("text", &self.text)?;
-                map.serialize_entry("duration", &self.duration)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio", &self.audio);
+                map.put("text", &self.text);
+                map.put("duration", &self.duration);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -314,12 +317,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(PersonaplexOutput {
-                            audio: __fal::required(f0, "audio")?,
-                            text: __fal::required(f1, "text")?,
-                            duration: __fal::required(f2, "duration")?,
-                            seed: __fal::required(f3, "seed")?,
-                        })
+                        match (f0, f1, f2, f3) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                Ok(PersonaplexOutput {
+                                    audio: f0,
+                                    text: f1,
+                                    duration: f2,
+                                    seed: f3,
+                                })
+                            }
+                            (None, _, _, _) => Err(__fal::missing("audio")),
+                            (_, None, _, _) => Err(__fal::missing("text")),
+                            (_, _, None, _) => Err(__fal::missing("duration")),
+                            (_, _, _, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -57,17 +57,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "temperature_audio", &self.temperature_audio)?;
-                    __fal::optional_entry(&mut map, "temperature_text", &self.temperature_text)?;
-                    __fal::optional_entry(&mut map, "top_k_audio", &self.top_k_audio)?;
-                    __fal::optional_entry(&mut map, "top_k_text", &self.top_k_text)?;
-                    __fal::optional_entry(&mut map, "voice", &self.voice)?;
-                    __fal::optional_entry(&mut map, "voice_audio_url", &self.voice_audio_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("seed", &self.seed);
+                    map.opt("temperature_audio", &self.temperature_audio);
+                    map.opt("temperature_text", &self.temperature_text);
+                    map.opt("top_k_audio", &self.top_k_audio);
+                    map.opt("top_k_text", &self.top_k_text);
+                    map.opt("voice", &self.voice);
+                    map.opt("voice_audio_url", &self.voice_audio_url);
                     map.end()
                 }
             }
@@ -127,17 +126,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PersonaplexRealtimeInput {
-                                audio: __fal::required(f0, "audio")?,
-                                prompt: f1,
-                                seed: f2,
-                                temperature_audio: f3,
-                                temperature_text: f4,
-                                top_k_audio: f5,
-                                top_k_text: f6,
-                                voice: f7,
-                                voice_audio_url: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PersonaplexRealtimeInput {
+                                        audio: f0,
+                                        prompt: f1,
+                                        seed: f2,
+                                        temperature_audio: f3,
+                                        temperature_text: f4,
+                                        top_k_audio: f5,
+                                        top_k_text: f6,
+                                        voice: f7,
+                                        voice_audio_url: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -273,10 +277,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
-                    __fal::optional_entry(&mut map, "text", &self.text)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
+                    map.opt("text", &self.text);
                     map.end()
                 }
             }
@@ -307,10 +310,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PersonaplexRealtimeOutput {
-                                audio: __fal::required(f0, "audio")?,
-                                text: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PersonaplexRealtimeOutput {
+                                        audio: f0,
+                                        text: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -40,14 +40,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("num_images", &self.num_images);
+                map.opt("output_format", &self.output_format);
+                map.opt("sync_mode", &self.sync_mode);
+                map.opt("resolution", &self.resolution);
+                map.opt("aspect_ratio", &self.aspect_ratio);
                 map.end()
             }
         }
@@ -98,14 +97,19 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(PhotaInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            num_images: f1,
-                            output_format: f2,
-                            sync_mode: f3,
-                            resolution: f4,
-                            aspect_ratio: f5,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(PhotaInput {
+                                    prompt: f0,
+                                    num_images: f1,
+                                    output_format: f2,
+                                    sync_mode: f3,
+                                    resolution: f4,
+                                    aspect_ratio: f5,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -378,9 +382,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
                 map.end()
             }
         }
@@ -408,9 +411,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(PhotaOutput {
-                            images: __fal::required(f0, "images")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(PhotaOutput { images: f0 }),
+                            (None,) => Err(__fal::missing("images")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -19,9 +19,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_data_url", &self.image_data_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_data_url", &self.image_data_url);
                     map.end()
                 }
             }
@@ -50,9 +49,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PhotaCreateProfileInput {
-                                image_data_url: __fal::required(f0, "image_data_url")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PhotaCreateProfileInput {
+                                        image_data_url: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_data_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -93,9 +97,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("profile_id", &self.profile_id)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("profile_id", &self.profile_id);
                     map.end()
                 }
             }
@@ -123,9 +126,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PhotaCreateProfileOutput {
-                                profile_id: __fal::required(f0, "profile_id")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PhotaCreateProfileOutput {
+                                        profile_id: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("profile_id")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

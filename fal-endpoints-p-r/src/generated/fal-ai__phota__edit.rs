@@ -50,16 +50,15 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __fal::optional_entry(&mut map, "profile_ids", &self.profile_ids)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    map.serialize_entry("image_urls", &self.image_urls)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("num_images", &self.num_images);
+                    map.opt("profile_ids", &self.profile_ids);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.put("image_urls", &self.image_urls);
                     map.end()
                 }
             }
@@ -116,16 +115,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PhotaEditInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                num_images: f1,
-                                profile_ids: f2,
-                                output_format: f3,
-                                sync_mode: f4,
-                                resolution: f5,
-                                aspect_ratio: f6,
-                                image_urls: __fal::required(f7, "image_urls")?,
-                            })
+                            match (f0, f7) {
+                                (Some(f0), Some(f7)) => {
+                                    Ok(PhotaEditInput {
+                                        prompt: f0,
+                                        num_images: f1,
+                                        profile_ids: f2,
+                                        output_format: f3,
+                                        sync_mode: f4,
+                                        resolution: f5,
+                                        aspect_ratio: f6,
+                                        image_urls: f7,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("image_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -427,9 +432,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -457,9 +461,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PhotaEditOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(PhotaEditOutput { images: f0 }),
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -67,28 +67,19 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_archive_url", &self.image_archive_url)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "base_pipeline", &self.base_pipeline)?;
-                __fal::optional_entry(&mut map, "initial_image_url", &self.initial_image_url)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "initial_image_strength",
-                    &self.initial_image_strength,
-                )?;
-                __fal::optional_entry(&mut map, "style", &self.style)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "style_strength", &self.style_strength)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_archive_url", &self.image_archive_url);
+                map.put("prompt", &self.prompt);
+                map.opt("base_pipeline", &self.base_pipeline);
+                map.opt("initial_image_url", &self.initial_image_url);
+                map.opt("initial_image_strength", &self.initial_image_strength);
+                map.opt("style", &self.style);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("style_strength", &self.style_strength);
+                map.opt("num_images", &self.num_images);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -157,20 +148,26 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(PhotomakerInput {
-                            image_archive_url: __fal::required(f0, "image_archive_url")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                            base_pipeline: f2,
-                            initial_image_url: f3,
-                            initial_image_strength: f4,
-                            style: f5,
-                            negative_prompt: f6,
-                            num_inference_steps: f7,
-                            style_strength: f8,
-                            num_images: f9,
-                            guidance_scale: f10,
-                            seed: f11,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(PhotomakerInput {
+                                    image_archive_url: f0,
+                                    prompt: f1,
+                                    base_pipeline: f2,
+                                    initial_image_url: f3,
+                                    initial_image_strength: f4,
+                                    style: f5,
+                                    negative_prompt: f6,
+                                    num_inference_steps: f7,
+                                    style_strength: f8,
+                                    num_images: f9,
+                                    guidance_scale: f10,
+                                    seed: f11,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_archive_url")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -416,10 +413,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -450,10 +446,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(PhotomakerOutput {
-                            images: __fal::required(f0, "images")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(PhotomakerOutput {
+                                    images: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("images")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

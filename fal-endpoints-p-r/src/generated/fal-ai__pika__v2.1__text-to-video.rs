@@ -41,14 +41,13 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("seed", &self.seed);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("duration", &self.duration);
                         map.end()
                     }
                 }
@@ -99,14 +98,19 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PikaV21TextToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    seed: f1,
-                                    negative_prompt: f2,
-                                    aspect_ratio: f3,
-                                    resolution: f4,
-                                    duration: f5,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(PikaV21TextToVideoInput {
+                                            prompt: f0,
+                                            seed: f1,
+                                            negative_prompt: f2,
+                                            aspect_ratio: f3,
+                                            resolution: f4,
+                                            duration: f5,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -292,9 +296,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -322,9 +325,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PikaV21TextToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(PikaV21TextToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -43,14 +43,13 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_url", &self.image_url);
+                        map.put("prompt", &self.prompt);
+                        map.opt("seed", &self.seed);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("duration", &self.duration);
                         map.end()
                     }
                 }
@@ -101,14 +100,20 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PikaV22ImageToVideoInput {
-                                    image_url: __fal::required(f0, "image_url")?,
-                                    prompt: __fal::required(f1, "prompt")?,
-                                    seed: f2,
-                                    negative_prompt: f3,
-                                    resolution: f4,
-                                    duration: f5,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(PikaV22ImageToVideoInput {
+                                            image_url: f0,
+                                            prompt: f1,
+                                            seed: f2,
+                                            negative_prompt: f3,
+                                            resolution: f4,
+                                            duration: f5,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("image_url")),
+                                    (_, None) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -189,9 +194,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -219,9 +223,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PikaV22ImageToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(PikaV22ImageToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

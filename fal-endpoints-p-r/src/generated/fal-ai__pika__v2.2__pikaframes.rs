@@ -40,14 +40,13 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_urls", &self.image_urls)?;
-                        __fal::optional_entry(&mut map, "transitions", &self.transitions)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_urls", &self.image_urls);
+                        map.opt("transitions", &self.transitions);
+                        map.opt("prompt", &self.prompt);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("seed", &self.seed);
+                        map.opt("resolution", &self.resolution);
                         map.end()
                     }
                 }
@@ -98,14 +97,19 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PikaV22PikaframesInput {
-                                    image_urls: __fal::required(f0, "image_urls")?,
-                                    transitions: f1,
-                                    prompt: f2,
-                                    negative_prompt: f3,
-                                    seed: f4,
-                                    resolution: f5,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(PikaV22PikaframesInput {
+                                            image_urls: f0,
+                                            transitions: f1,
+                                            prompt: f2,
+                                            negative_prompt: f3,
+                                            seed: f4,
+                                            resolution: f5,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image_urls")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -191,10 +195,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("duration", &self.duration);
+                        map.opt("prompt", &self.prompt);
                         map.end()
                     }
                 }
@@ -280,9 +283,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -310,9 +312,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PikaV22PikaframesOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(PikaV22PikaframesOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

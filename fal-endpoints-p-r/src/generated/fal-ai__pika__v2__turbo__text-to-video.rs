@@ -43,14 +43,13 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                            __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("seed", &self.seed);
+                            map.opt("negative_prompt", &self.negative_prompt);
+                            map.opt("aspect_ratio", &self.aspect_ratio);
+                            map.opt("resolution", &self.resolution);
+                            map.opt("duration", &self.duration);
                             map.end()
                         }
                     }
@@ -101,14 +100,19 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(PikaV2TurboTextToVideoInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        seed: f1,
-                                        negative_prompt: f2,
-                                        aspect_ratio: f3,
-                                        resolution: f4,
-                                        duration: f5,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(PikaV2TurboTextToVideoInput {
+                                                prompt: f0,
+                                                seed: f1,
+                                                negative_prompt: f2,
+                                                aspect_ratio: f3,
+                                                resolution: f4,
+                                                duration: f5,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -294,9 +298,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -324,9 +327,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(PikaV2TurboTextToVideoOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(PikaV2TurboTextToVideoOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -47,19 +47,14 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "generate_audio_switch",
-                            &self.generate_audio_switch,
-                        )?;
-                        map.serialize_entry("image_references", &self.image_references)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("duration", &self.duration);
+                        map.opt("seed", &self.seed);
+                        map.opt("generate_audio_switch", &self.generate_audio_switch);
+                        map.put("image_references", &self.image_references);
                         map.end()
                     }
                 }
@@ -113,15 +108,21 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PixverseC1ReferenceToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    aspect_ratio: f1,
-                                    resolution: f2,
-                                    duration: f3,
-                                    seed: f4,
-                                    generate_audio_switch: f5,
-                                    image_references: __fal::required(f6, "image_references")?,
-                                })
+                                match (f0, f6) {
+                                    (Some(f0), Some(f6)) => {
+                                        Ok(PixverseC1ReferenceToVideoInput {
+                                            prompt: f0,
+                                            aspect_ratio: f1,
+                                            resolution: f2,
+                                            duration: f3,
+                                            seed: f4,
+                                            generate_audio_switch: f5,
+                                            image_references: f6,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("prompt")),
+                                    (_, None) => Err(__fal::missing("image_references")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -345,11 +346,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "type", &self.r#type)?;
-                        map.serialize_entry("ref_name", &self.ref_name)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_url", &self.image_url);
+                        map.opt("type", &self.r#type);
+                        map.put("ref_name", &self.ref_name);
                         map.end()
                     }
                 }
@@ -383,11 +383,17 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ImageReference {
-                                    image_url: __fal::required(f0, "image_url")?,
-                                    r#type: f1,
-                                    ref_name: __fal::required(f2, "ref_name")?,
-                                })
+                                match (f0, f2) {
+                                    (Some(f0), Some(f2)) => {
+                                        Ok(ImageReference {
+                                            image_url: f0,
+                                            r#type: f1,
+                                            ref_name: f2,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("image_url")),
+                                    (_, None) => Err(__fal::missing("ref_name")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -427,9 +433,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -457,9 +462,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PixverseC1ReferenceToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(PixverseC1ReferenceToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -50,20 +50,15 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "generate_audio_switch",
-                            &self.generate_audio_switch,
-                        )?;
-                        map.serialize_entry("first_image_url", &self.first_image_url)?;
-                        map.serialize_entry("end_image_url", &self.end_image_url)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("duration", &self.duration);
+                        map.opt("seed", &self.seed);
+                        map.opt("generate_audio_switch", &self.generate_audio_switch);
+                        map.put("first_image_url", &self.first_image_url);
+                        map.put("end_image_url", &self.end_image_url);
                         map.end()
                     }
                 }
@@ -120,16 +115,23 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PixverseC1TransitionInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    aspect_ratio: f1,
-                                    resolution: f2,
-                                    duration: f3,
-                                    seed: f4,
-                                    generate_audio_switch: f5,
-                                    first_image_url: __fal::required(f6, "first_image_url")?,
-                                    end_image_url: __fal::required(f7, "end_image_url")?,
-                                })
+                                match (f0, f6, f7) {
+                                    (Some(f0), Some(f6), Some(f7)) => {
+                                        Ok(PixverseC1TransitionInput {
+                                            prompt: f0,
+                                            aspect_ratio: f1,
+                                            resolution: f2,
+                                            duration: f3,
+                                            seed: f4,
+                                            generate_audio_switch: f5,
+                                            first_image_url: f6,
+                                            end_image_url: f7,
+                                        })
+                                    }
+                                    (None, _, _) => Err(__fal::missing("prompt")),
+                                    (_, None, _) => Err(__fal::missing("first_image_url")),
+                                    (_, _, None) => Err(__fal::missing("end_image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -336,9 +338,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -366,9 +367,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PixverseC1TransitionOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(PixverseC1TransitionOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

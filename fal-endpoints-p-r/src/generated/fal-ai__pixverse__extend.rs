@@ -49,21 +49,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "style", &self.style)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "model", &self.model)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "generate_audio_switch",
-                        &self.generate_audio_switch,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.put("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("style", &self.style);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("duration", &self.duration);
+                    map.opt("model", &self.model);
+                    map.opt("seed", &self.seed);
+                    map.opt("generate_audio_switch", &self.generate_audio_switch);
                     map.end()
                 }
             }
@@ -123,17 +118,23 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PixverseExtendInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                                negative_prompt: f2,
-                                style: f3,
-                                resolution: f4,
-                                duration: f5,
-                                model: f6,
-                                seed: f7,
-                                generate_audio_switch: f8,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(PixverseExtendInput {
+                                        video_url: f0,
+                                        prompt: f1,
+                                        negative_prompt: f2,
+                                        style: f3,
+                                        resolution: f4,
+                                        duration: f5,
+                                        model: f6,
+                                        seed: f7,
+                                        generate_audio_switch: f8,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video_url")),
+                                (_, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -410,9 +411,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -440,9 +440,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PixverseExtendOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(PixverseExtendOutput { video: f0 }),
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

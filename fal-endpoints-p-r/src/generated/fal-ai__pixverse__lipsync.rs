@@ -33,12 +33,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "voice_id", &self.voice_id)?;
-                    __fal::optional_entry(&mut map, "text", &self.text)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("audio_url", &self.audio_url);
+                    map.opt("voice_id", &self.voice_id);
+                    map.opt("text", &self.text);
                     map.end()
                 }
             }
@@ -76,12 +75,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PixverseLipsyncInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                audio_url: f1,
-                                voice_id: f2,
-                                text: f3,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PixverseLipsyncInput {
+                                        video_url: f0,
+                                        audio_url: f1,
+                                        voice_id: f2,
+                                        text: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -147,9 +151,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -177,9 +180,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PixverseLipsyncOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(PixverseLipsyncOutput { video: f0 }),
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

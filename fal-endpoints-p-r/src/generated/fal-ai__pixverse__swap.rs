@@ -44,19 +44,14 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "mode", &self.mode)?;
-                    __fal::optional_entry(&mut map, "keyframe_id", &self.keyframe_id)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "original_sound_switch",
-                        &self.original_sound_switch,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("mode", &self.mode);
+                    map.opt("keyframe_id", &self.keyframe_id);
+                    map.put("image_url", &self.image_url);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("seed", &self.seed);
+                    map.opt("original_sound_switch", &self.original_sound_switch);
                     map.end()
                 }
             }
@@ -110,15 +105,21 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PixverseSwapInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                mode: f1,
-                                keyframe_id: f2,
-                                image_url: __fal::required(f3, "image_url")?,
-                                resolution: f4,
-                                seed: f5,
-                                original_sound_switch: f6,
-                            })
+                            match (f0, f3) {
+                                (Some(f0), Some(f3)) => {
+                                    Ok(PixverseSwapInput {
+                                        video_url: f0,
+                                        mode: f1,
+                                        keyframe_id: f2,
+                                        image_url: f3,
+                                        resolution: f4,
+                                        seed: f5,
+                                        original_sound_switch: f6,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video_url")),
+                                (_, None) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -289,9 +290,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -319,9 +319,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PixverseSwapOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(PixverseSwapOutput { video: f0 }),
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

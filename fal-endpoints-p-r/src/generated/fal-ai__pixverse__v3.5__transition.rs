@@ -52,17 +52,16 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "style", &self.style)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        map.serialize_entry("first_image_url", &self.first_image_url)?;
-                        map.serialize_entry("end_image_url", &self.end_image_url)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("duration", &self.duration);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("style", &self.style);
+                        map.opt("seed", &self.seed);
+                        map.put("first_image_url", &self.first_image_url);
+                        map.put("end_image_url", &self.end_image_url);
                         map.end()
                     }
                 }
@@ -122,17 +121,24 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PixverseV35TransitionInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    aspect_ratio: f1,
-                                    resolution: f2,
-                                    duration: f3,
-                                    negative_prompt: f4,
-                                    style: f5,
-                                    seed: f6,
-                                    first_image_url: __fal::required(f7, "first_image_url")?,
-                                    end_image_url: __fal::required(f8, "end_image_url")?,
-                                })
+                                match (f0, f7, f8) {
+                                    (Some(f0), Some(f7), Some(f8)) => {
+                                        Ok(PixverseV35TransitionInput {
+                                            prompt: f0,
+                                            aspect_ratio: f1,
+                                            resolution: f2,
+                                            duration: f3,
+                                            negative_prompt: f4,
+                                            style: f5,
+                                            seed: f6,
+                                            first_image_url: f7,
+                                            end_image_url: f8,
+                                        })
+                                    }
+                                    (None, _, _) => Err(__fal::missing("prompt")),
+                                    (_, None, _) => Err(__fal::missing("first_image_url")),
+                                    (_, _, None) => Err(__fal::missing("end_image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -392,9 +398,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -422,9 +427,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PixverseV35TransitionOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(PixverseV35TransitionOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

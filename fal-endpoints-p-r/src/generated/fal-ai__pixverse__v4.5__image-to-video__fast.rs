@@ -44,15 +44,14 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                            __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                            __fal::optional_entry(&mut map, "style", &self.style)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            map.serialize_entry("image_url", &self.image_url)?;
-                            __fal::optional_entry(&mut map, "camera_movement", &self.camera_movement)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("resolution", &self.resolution);
+                            map.opt("negative_prompt", &self.negative_prompt);
+                            map.opt("style", &self.style);
+                            map.opt("seed", &self.seed);
+                            map.put("image_url", &self.image_url);
+                            map.opt("camera_movement", &self.camera_movement);
                             map.end()
                         }
                     }
@@ -106,15 +105,21 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(PixverseV45ImageToVideoFastInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        resolution: f1,
-                                        negative_prompt: f2,
-                                        style: f3,
-                                        seed: f4,
-                                        image_url: __fal::required(f5, "image_url")?,
-                                        camera_movement: f6,
-                                    })
+                                    match (f0, f5) {
+                                        (Some(f0), Some(f5)) => {
+                                            Ok(PixverseV45ImageToVideoFastInput {
+                                                prompt: f0,
+                                                resolution: f1,
+                                                negative_prompt: f2,
+                                                style: f3,
+                                                seed: f4,
+                                                image_url: f5,
+                                                camera_movement: f6,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("prompt")),
+                                        (_, None) => Err(__fal::missing("image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -373,9 +378,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -403,9 +407,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(PixverseV45ImageToVideoFastOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(PixverseV45ImageToVideoFastOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

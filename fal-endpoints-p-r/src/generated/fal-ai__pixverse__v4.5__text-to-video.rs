@@ -44,15 +44,14 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "style", &self.style)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("duration", &self.duration);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("style", &self.style);
+                        map.opt("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -106,15 +105,20 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PixverseV45TextToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    aspect_ratio: f1,
-                                    resolution: f2,
-                                    duration: f3,
-                                    negative_prompt: f4,
-                                    style: f5,
-                                    seed: f6,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(PixverseV45TextToVideoInput {
+                                            prompt: f0,
+                                            aspect_ratio: f1,
+                                            resolution: f2,
+                                            duration: f3,
+                                            negative_prompt: f4,
+                                            style: f5,
+                                            seed: f6,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -368,9 +372,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -398,9 +401,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PixverseV45TextToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(PixverseV45TextToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -42,14 +42,13 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                            __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                            __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                            __fal::optional_entry(&mut map, "style", &self.style)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("aspect_ratio", &self.aspect_ratio);
+                            map.opt("resolution", &self.resolution);
+                            map.opt("negative_prompt", &self.negative_prompt);
+                            map.opt("style", &self.style);
+                            map.opt("seed", &self.seed);
                             map.end()
                         }
                     }
@@ -100,14 +99,19 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(PixverseV45TextToVideoFastInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        aspect_ratio: f1,
-                                        resolution: f2,
-                                        negative_prompt: f3,
-                                        style: f4,
-                                        seed: f5,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(PixverseV45TextToVideoFastInput {
+                                                prompt: f0,
+                                                aspect_ratio: f1,
+                                                resolution: f2,
+                                                negative_prompt: f3,
+                                                style: f4,
+                                                seed: f5,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -278,9 +282,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -308,9 +311,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(PixverseV45TextToVideoFastOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(PixverseV45TextToVideoFastOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

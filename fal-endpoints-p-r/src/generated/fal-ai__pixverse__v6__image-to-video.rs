@@ -55,26 +55,17 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "style", &self.style)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "generate_audio_switch",
-                            &self.generate_audio_switch,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "generate_multi_clip_switch",
-                            &self.generate_multi_clip_switch,
-                        )?;
-                        __fal::optional_entry(&mut map, "thinking_type", &self.thinking_type)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("duration", &self.duration);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("style", &self.style);
+                        map.opt("seed", &self.seed);
+                        map.opt("generate_audio_switch", &self.generate_audio_switch);
+                        map.opt("generate_multi_clip_switch", &self.generate_multi_clip_switch);
+                        map.opt("thinking_type", &self.thinking_type);
+                        map.put("image_url", &self.image_url);
                         map.end()
                     }
                 }
@@ -137,18 +128,24 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PixverseV6ImageToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    resolution: f1,
-                                    duration: f2,
-                                    negative_prompt: f3,
-                                    style: f4,
-                                    seed: f5,
-                                    generate_audio_switch: f6,
-                                    generate_multi_clip_switch: f7,
-                                    thinking_type: f8,
-                                    image_url: __fal::required(f9, "image_url")?,
-                                })
+                                match (f0, f9) {
+                                    (Some(f0), Some(f9)) => {
+                                        Ok(PixverseV6ImageToVideoInput {
+                                            prompt: f0,
+                                            resolution: f1,
+                                            duration: f2,
+                                            negative_prompt: f3,
+                                            style: f4,
+                                            seed: f5,
+                                            generate_audio_switch: f6,
+                                            generate_multi_clip_switch: f7,
+                                            thinking_type: f8,
+                                            image_url: f9,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("prompt")),
+                                    (_, None) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -262,9 +259,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -292,9 +288,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PixverseV6ImageToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(PixverseV6ImageToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -63,28 +63,19 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "style", &self.style)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "generate_audio_switch",
-                            &self.generate_audio_switch,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "generate_multi_clip_switch",
-                            &self.generate_multi_clip_switch,
-                        )?;
-                        __fal::optional_entry(&mut map, "thinking_type", &self.thinking_type)?;
-                        map.serialize_entry("first_image_url", &self.first_image_url)?;
-                        map.serialize_entry("end_image_url", &self.end_image_url)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("duration", &self.duration);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("style", &self.style);
+                        map.opt("seed", &self.seed);
+                        map.opt("generate_audio_switch", &self.generate_audio_switch);
+                        map.opt("generate_multi_clip_switch", &self.generate_multi_clip_switch);
+                        map.opt("thinking_type", &self.thinking_type);
+                        map.put("first_image_url", &self.first_image_url);
+                        map.put("end_image_url", &self.end_image_url);
                         map.end()
                     }
                 }
@@ -153,20 +144,27 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PixverseV6TransitionInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    aspect_ratio: f1,
-                                    resolution: f2,
-                                    duration: f3,
-                                    negative_prompt: f4,
-                                    style: f5,
-                                    seed: f6,
-                                    generate_audio_switch: f7,
-                                    generate_multi_clip_switch: f8,
-                                    thinking_type: f9,
-                                    first_image_url: __fal::required(f10, "first_image_url")?,
-                                    end_image_url: __fal::required(f11, "end_image_url")?,
-                                })
+                                match (f0, f10, f11) {
+                                    (Some(f0), Some(f10), Some(f11)) => {
+                                        Ok(PixverseV6TransitionInput {
+                                            prompt: f0,
+                                            aspect_ratio: f1,
+                                            resolution: f2,
+                                            duration: f3,
+                                            negative_prompt: f4,
+                                            style: f5,
+                                            seed: f6,
+                                            generate_audio_switch: f7,
+                                            generate_multi_clip_switch: f8,
+                                            thinking_type: f9,
+                                            first_image_url: f10,
+                                            end_image_url: f11,
+                                        })
+                                    }
+                                    (None, _, _) => Err(__fal::missing("prompt")),
+                                    (_, None, _) => Err(__fal::missing("first_image_url")),
+                                    (_, _, None) => Err(__fal::missing("end_image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -404,9 +402,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -434,9 +431,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(PixverseV6TransitionOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(PixverseV6TransitionOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

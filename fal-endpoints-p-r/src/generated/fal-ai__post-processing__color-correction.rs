@@ -46,14 +46,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                    __fal::optional_entry(&mut map, "brightness", &self.brightness)?;
-                    __fal::optional_entry(&mut map, "contrast", &self.contrast)?;
-                    __fal::optional_entry(&mut map, "saturation", &self.saturation)?;
-                    __fal::optional_entry(&mut map, "gamma", &self.gamma)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("temperature", &self.temperature);
+                    map.opt("brightness", &self.brightness);
+                    map.opt("contrast", &self.contrast);
+                    map.opt("saturation", &self.saturation);
+                    map.opt("gamma", &self.gamma);
                     map.end()
                 }
             }
@@ -104,14 +103,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PostProcessingColorCorrectionInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                temperature: f1,
-                                brightness: f2,
-                                contrast: f3,
-                                saturation: f4,
-                                gamma: f5,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PostProcessingColorCorrectionInput {
+                                        image_url: f0,
+                                        temperature: f1,
+                                        brightness: f2,
+                                        contrast: f3,
+                                        saturation: f4,
+                                        gamma: f5,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -230,9 +234,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -260,9 +263,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PostProcessingColorCorrectionOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PostProcessingColorCorrectionOutput {
+                                        images: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

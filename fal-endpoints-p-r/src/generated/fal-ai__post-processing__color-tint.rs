@@ -30,11 +30,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "tint_strength", &self.tint_strength)?;
-                    __fal::optional_entry(&mut map, "tint_mode", &self.tint_mode)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("tint_strength", &self.tint_strength);
+                    map.opt("tint_mode", &self.tint_mode);
                     map.end()
                 }
             }
@@ -70,11 +69,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PostProcessingColorTintInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                tint_strength: f1,
-                                tint_mode: f2,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PostProcessingColorTintInput {
+                                        image_url: f0,
+                                        tint_strength: f1,
+                                        tint_mode: f2,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -140,9 +144,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -170,9 +173,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PostProcessingColorTintOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PostProcessingColorTintOutput {
+                                        images: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -30,11 +30,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("dissolve_image_url", &self.dissolve_image_url)?;
-                    __fal::optional_entry(&mut map, "dissolve_factor", &self.dissolve_factor)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("dissolve_image_url", &self.dissolve_image_url);
+                    map.opt("dissolve_factor", &self.dissolve_factor);
                     map.end()
                 }
             }
@@ -72,11 +71,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PostProcessingDissolveInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                dissolve_image_url: __fal::required(f1, "dissolve_image_url")?,
-                                dissolve_factor: f2,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(PostProcessingDissolveInput {
+                                        image_url: f0,
+                                        dissolve_image_url: f1,
+                                        dissolve_factor: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("dissolve_image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -139,9 +144,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -169,9 +173,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PostProcessingDissolveOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PostProcessingDissolveOutput {
+                                        images: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

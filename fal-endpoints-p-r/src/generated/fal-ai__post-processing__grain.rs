@@ -35,12 +35,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "grain_intensity", &self.grain_intensity)?;
-                    __fal::optional_entry(&mut map, "grain_scale", &self.grain_scale)?;
-                    __fal::optional_entry(&mut map, "grain_style", &self.grain_style)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("grain_intensity", &self.grain_intensity);
+                    map.opt("grain_scale", &self.grain_scale);
+                    map.opt("grain_style", &self.grain_style);
                     map.end()
                 }
             }
@@ -85,12 +84,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PostProcessingGrainInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                grain_intensity: f1,
-                                grain_scale: f2,
-                                grain_style: f3,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PostProcessingGrainInput {
+                                        image_url: f0,
+                                        grain_intensity: f1,
+                                        grain_scale: f2,
+                                        grain_style: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -273,9 +277,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -303,9 +306,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PostProcessingGrainOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PostProcessingGrainOutput {
+                                        images: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

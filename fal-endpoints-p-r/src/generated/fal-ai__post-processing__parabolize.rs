@@ -36,12 +36,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "parabolize_coeff", &self.parabolize_coeff)?;
-                    __fal::optional_entry(&mut map, "vertex_x", &self.vertex_x)?;
-                    __fal::optional_entry(&mut map, "vertex_y", &self.vertex_y)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("parabolize_coeff", &self.parabolize_coeff);
+                    map.opt("vertex_x", &self.vertex_x);
+                    map.opt("vertex_y", &self.vertex_y);
                     map.end()
                 }
             }
@@ -81,12 +80,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PostProcessingParabolizeInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                parabolize_coeff: f1,
-                                vertex_x: f2,
-                                vertex_y: f3,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PostProcessingParabolizeInput {
+                                        image_url: f0,
+                                        parabolize_coeff: f1,
+                                        vertex_x: f2,
+                                        vertex_y: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -175,9 +179,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -205,9 +208,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PostProcessingParabolizeOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PostProcessingParabolizeOutput {
+                                        images: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

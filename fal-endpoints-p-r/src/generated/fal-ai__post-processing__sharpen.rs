@@ -60,25 +60,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "sharpen_mode", &self.sharpen_mode)?;
-                    __fal::optional_entry(&mut map, "sharpen_radius", &self.sharpen_radius)?;
-                    __fal::optional_entry(&mut map, "sharpen_alpha", &self.sharpen_alpha)?;
-                    __fal::optional_entry(&mut map, "noise_radius", &self.noise_radius)?;
-                    __fal::optional_entry(&mut map, "preserve_edges", &self.preserve_edges)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "smart_sharpen_strength",
-                        &self.smart_sharpen_strength,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "smart_sharpen_ratio",
-                        &self.smart_sharpen_ratio,
-                    )?;
-                    __fal::optional_entry(&mut map, "cas_amount", &self.cas_amount)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("sharpen_mode", &self.sharpen_mode);
+                    map.opt("sharpen_radius", &self.sharpen_radius);
+                    map.opt("sharpen_alpha", &self.sharpen_alpha);
+                    map.opt("noise_radius", &self.noise_radius);
+                    map.opt("preserve_edges", &self.preserve_edges);
+                    map.opt("smart_sharpen_strength", &self.smart_sharpen_strength);
+                    map.opt("smart_sharpen_ratio", &self.smart_sharpen_ratio);
+                    map.opt("cas_amount", &self.cas_amount);
                     map.end()
                 }
             }
@@ -138,17 +129,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PostProcessingSharpenInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                sharpen_mode: f1,
-                                sharpen_radius: f2,
-                                sharpen_alpha: f3,
-                                noise_radius: f4,
-                                preserve_edges: f5,
-                                smart_sharpen_strength: f6,
-                                smart_sharpen_ratio: f7,
-                                cas_amount: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PostProcessingSharpenInput {
+                                        image_url: f0,
+                                        sharpen_mode: f1,
+                                        sharpen_radius: f2,
+                                        sharpen_alpha: f3,
+                                        noise_radius: f4,
+                                        preserve_edges: f5,
+                                        smart_sharpen_strength: f6,
+                                        smart_sharpen_ratio: f7,
+                                        cas_amount: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -310,9 +306,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -340,9 +335,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(PostProcessingSharpenOutput {
-                                images: __fal::required(f0, "images")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(PostProcessingSharpenOutput {
+                                        images: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -26,11 +26,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -64,11 +63,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(PshumanInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            guidance_scale: f1,
-                            seed: f2,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(PshumanInput {
+                                    image_url: f0,
+                                    guidance_scale: f1,
+                                    seed: f2,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -133,10 +137,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("model_obj", &self.model_obj)?;
-                map.serialize_entry("preview_image", &self.preview_image)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("model_obj", &self.model_obj);
+                map.put("preview_image", &self.preview_image);
                 map.end()
             }
         }
@@ -168,10 +171,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(PshumanOutput {
-                            model_obj: __fal::required(f0, "model_obj")?,
-                            preview_image: __fal::required(f1, "preview_image")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(PshumanOutput {
+                                    model_obj: f0,
+                                    preview_image: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("model_obj")),
+                            (_, None) => Err(__fal::missing("preview_image")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -20,9 +20,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -50,9 +49,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Qwen3GuardInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(Qwen3GuardInput { prompt: f0 }),
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -297,10 +297,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("label", &self.label)?;
-                map.serialize_entry("categories", &self.categories)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("label", &self.label);
+                map.put("categories", &self.categories);
                 map.end()
             }
         }
@@ -332,10 +331,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Qwen3GuardOutput {
-                            label: __fal::required(f0, "label")?,
-                            categories: __fal::required(f1, "categories")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(Qwen3GuardOutput {
+                                    label: f0,
+                                    categories: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("label")),
+                            (_, None) => Err(__fal::missing("categories")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

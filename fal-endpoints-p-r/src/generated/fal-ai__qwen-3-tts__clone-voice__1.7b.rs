@@ -27,10 +27,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("audio_url", &self.audio_url)?;
-                        __fal::optional_entry(&mut map, "reference_text", &self.reference_text)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("audio_url", &self.audio_url);
+                        map.opt("reference_text", &self.reference_text);
                         map.end()
                     }
                 }
@@ -62,10 +61,15 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Qwen3TtsCloneVoice17bInput {
-                                    audio_url: __fal::required(f0, "audio_url")?,
-                                    reference_text: f1,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(Qwen3TtsCloneVoice17bInput {
+                                            audio_url: f0,
+                                            reference_text: f1,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("audio_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -114,9 +118,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("speaker_embedding", &self.speaker_embedding)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("speaker_embedding", &self.speaker_embedding);
                         map.end()
                     }
                 }
@@ -146,9 +149,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Qwen3TtsCloneVoice17bOutput {
-                                    speaker_embedding: __fal::required(f0, "speaker_embedding")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(Qwen3TtsCloneVoice17bOutput {
+                                            speaker_embedding: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("speaker_embedding")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -80,31 +80,25 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("text", &self.text)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "voice", &self.voice)?;
-                        __fal::optional_entry(&mut map, "language", &self.language)?;
-                        __fal::optional_entry(
-                            &mut map,
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("text", &self.text);
+                        map.opt("prompt", &self.prompt);
+                        map.opt("voice", &self.voice);
+                        map.opt("language", &self.language);
+                        map.opt(
                             "speaker_voice_embedding_file_url",
                             &self.speaker_voice_embedding_file_url,
-                        )?;
-                        __fal::optional_entry(&mut map, "reference_text", &self.reference_text)?;
-                        __fal::optional_entry(&mut map, "top_k", &self.top_k)?;
-                        __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
-                        __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                        __fal::optional_entry(&mut map, "repetition_penalty", &self.repetition_penalty)?;
-                        __fal::optional_entry(&mut map, "subtalker_dosample", &self.subtalker_dosample)?;
-                        __fal::optional_entry(&mut map, "subtalker_top_k", &self.subtalker_top_k)?;
-                        __fal::optional_entry(&mut map, "subtalker_top_p", &self.subtalker_top_p)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "subtalker_temperature",
-                            &self.subtalker_temperature,
-                        )?;
-                        __fal::optional_entry(&mut map, "max_new_tokens", &self.max_new_tokens)?;
+                        );
+                        map.opt("reference_text", &self.reference_text);
+                        map.opt("top_k", &self.top_k);
+                        map.opt("top_p", &self.top_p);
+                        map.opt("temperature", &self.temperature);
+                        map.opt("repetition_penalty", &self.repetition_penalty);
+                        map.opt("subtalker_dosample", &self.subtalker_dosample);
+                        map.opt("subtalker_top_k", &self.subtalker_top_k);
+                        map.opt("subtalker_top_p", &self.subtalker_top_p);
+                        map.opt("subtalker_temperature", &self.subtalker_temperature);
+                        map.opt("max_new_tokens", &self.max_new_tokens);
                         map.end()
                     }
                 }
@@ -182,23 +176,28 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Qwen3TtsTextToSpeech17bInput {
-                                    text: __fal::required(f0, "text")?,
-                                    prompt: f1,
-                                    voice: f2,
-                                    language: f3,
-                                    speaker_voice_embedding_file_url: f4,
-                                    reference_text: f5,
-                                    top_k: f6,
-                                    top_p: f7,
-                                    temperature: f8,
-                                    repetition_penalty: f9,
-                                    subtalker_dosample: f10,
-                                    subtalker_top_k: f11,
-                                    subtalker_top_p: f12,
-                                    subtalker_temperature: f13,
-                                    max_new_tokens: f14,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(Qwen3TtsTextToSpeech17bInput {
+                                            text: f0,
+                                            prompt: f1,
+                                            voice: f2,
+                                            language: f3,
+                                            speaker_voice_embedding_file_url: f4,
+                                            reference_text: f5,
+                                            top_k: f6,
+                                            top_p: f7,
+                                            temperature: f8,
+                                            repetition_penalty: f9,
+                                            subtalker_dosample: f10,
+                                            subtalker_top_k: f11,
+                                            subtalker_top_p: f12,
+                                            subtalker_temperature: f13,
+                                            max_new_tokens: f14,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("text")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -429,16 +428,15 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("url", &self.url)?;
-                        __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                        __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                        __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "channels", &self.channels)?;
-                        __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-                        __fal::optional_entry(&mut map, "bitrate", &self.bitrate)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("url", &self.url);
+                        map.opt("content_type", &self.content_type);
+                        map.opt("file_name", &self.file_name);
+                        map.opt("file_size", &self.file_size);
+                        map.opt("duration", &self.duration);
+                        map.opt("channels", &self.channels);
+                        map.opt("sample_rate", &self.sample_rate);
+                        map.opt("bitrate", &self.bitrate);
                         map.end()
                     }
                 }
@@ -495,16 +493,21 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(AudioFile {
-                                    url: __fal::required(f0, "url")?,
-                                    content_type: f1,
-                                    file_name: f2,
-                                    file_size: f3,
-                                    duration: f4,
-                                    channels: f5,
-                                    sample_rate: f6,
-                                    bitrate: f7,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(AudioFile {
+                                            url: f0,
+                                            content_type: f1,
+                                            file_name: f2,
+                                            file_size: f3,
+                                            duration: f4,
+                                            channels: f5,
+                                            sample_rate: f6,
+                                            bitrate: f7,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -682,9 +685,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("audio", &self.audio)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("audio", &self.audio);
                         map.end()
                     }
                 }
@@ -712,9 +714,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Qwen3TtsTextToSpeech17bOutput {
-                                    audio: __fal::required(f0, "audio")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(Qwen3TtsTextToSpeech17bOutput {
+                                            audio: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("audio")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -81,32 +81,23 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_urls", &self.image_urls)?;
-                __fal::optional_entry(&mut map, "horizontal_angle", &self.horizontal_angle)?;
-                __fal::optional_entry(&mut map, "vertical_angle", &self.vertical_angle)?;
-                __fal::optional_entry(&mut map, "zoom", &self.zoom)?;
-                __fal::optional_entry(&mut map, "additional_prompt", &self.additional_prompt)?;
-                __fal::optional_entry(&mut map, "lora_scale", &self.lora_scale)?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_urls", &self.image_urls);
+                map.opt("horizontal_angle", &self.horizontal_angle);
+                map.opt("vertical_angle", &self.vertical_angle);
+                map.opt("zoom", &self.zoom);
+                map.opt("additional_prompt", &self.additional_prompt);
+                map.opt("lora_scale", &self.lora_scale);
+                map.opt("image_size", &self.image_size);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("acceleration", &self.acceleration);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("seed", &self.seed);
+                map.opt("sync_mode", &self.sync_mode);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("output_format", &self.output_format);
+                map.opt("num_images", &self.num_images);
                 map.end()
             }
         }
@@ -187,24 +178,29 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(QwenImageEdit2511MultipleAnglesInput {
-                            image_urls: __fal::required(f0, "image_urls")?,
-                            horizontal_angle: f1,
-                            vertical_angle: f2,
-                            zoom: f3,
-                            additional_prompt: f4,
-                            lora_scale: f5,
-                            image_size: f6,
-                            guidance_scale: f7,
-                            num_inference_steps: f8,
-                            acceleration: f9,
-                            negative_prompt: f10,
-                            seed: f11,
-                            sync_mode: f12,
-                            enable_safety_checker: f13,
-                            output_format: f14,
-                            num_images: f15,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(QwenImageEdit2511MultipleAnglesInput {
+                                    image_urls: f0,
+                                    horizontal_angle: f1,
+                                    vertical_angle: f2,
+                                    zoom: f3,
+                                    additional_prompt: f4,
+                                    lora_scale: f5,
+                                    image_size: f6,
+                                    guidance_scale: f7,
+                                    num_inference_steps: f8,
+                                    acceleration: f9,
+                                    negative_prompt: f10,
+                                    seed: f11,
+                                    sync_mode: f12,
+                                    enable_safety_checker: f13,
+                                    output_format: f14,
+                                    num_images: f15,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_urls")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -511,10 +507,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
                 map.end()
             }
         }
@@ -860,11 +855,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("seed", &self.seed);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -898,11 +892,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(QwenImageEdit2511MultipleAnglesOutput {
-                            images: __fal::required(f0, "images")?,
-                            seed: __fal::required(f1, "seed")?,
-                            prompt: __fal::required(f2, "prompt")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(QwenImageEdit2511MultipleAnglesOutput {
+                                    images: f0,
+                                    seed: f1,
+                                    prompt: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("images")),
+                            (_, None, _) => Err(__fal::missing("seed")),
+                            (_, _, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

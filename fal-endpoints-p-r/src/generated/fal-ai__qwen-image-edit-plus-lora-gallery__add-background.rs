@@ -69,29 +69,20 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_urls", &self.image_urls)?;
-                    __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "lora_scale", &self.lora_scale)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_urls", &self.image_urls);
+                    map.opt("image_size", &self.image_size);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("acceleration", &self.acceleration);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("seed", &self.seed);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("num_images", &self.num_images);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("lora_scale", &self.lora_scale);
                     map.end()
                 }
             }
@@ -164,21 +155,26 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(QwenImageEditPlusLoraGalleryAddBackgroundInput {
-                                image_urls: __fal::required(f0, "image_urls")?,
-                                image_size: f1,
-                                guidance_scale: f2,
-                                num_inference_steps: f3,
-                                acceleration: f4,
-                                negative_prompt: f5,
-                                seed: f6,
-                                sync_mode: f7,
-                                enable_safety_checker: f8,
-                                output_format: f9,
-                                num_images: f10,
-                                prompt: f11,
-                                lora_scale: f12,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(QwenImageEditPlusLoraGalleryAddBackgroundInput {
+                                        image_urls: f0,
+                                        image_size: f1,
+                                        guidance_scale: f2,
+                                        num_inference_steps: f3,
+                                        acceleration: f4,
+                                        negative_prompt: f5,
+                                        seed: f6,
+                                        sync_mode: f7,
+                                        enable_safety_checker: f8,
+                                        output_format: f9,
+                                        num_images: f10,
+                                        prompt: f11,
+                                        lora_scale: f12,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -429,10 +425,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
                     map.end()
                 }
             }
@@ -776,10 +771,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -811,10 +805,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(QwenImageEditPlusLoraGalleryAddBackgroundOutput {
-                                images: __fal::required(f0, "images")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(QwenImageEditPlusLoraGalleryAddBackgroundOutput {
+                                        images: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("images")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

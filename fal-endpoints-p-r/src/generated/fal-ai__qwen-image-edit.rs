@@ -58,28 +58,19 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("prompt", &self.prompt);
+                map.opt("acceleration", &self.acceleration);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("image_size", &self.image_size);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("num_images", &self.num_images);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("output_format", &self.output_format);
+                map.opt("seed", &self.seed);
+                map.opt("sync_mode", &self.sync_mode);
                 map.end()
             }
         }
@@ -148,20 +139,26 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(QwenImageEditInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                            acceleration: f2,
-                            enable_safety_checker: f3,
-                            guidance_scale: f4,
-                            image_size: f5,
-                            negative_prompt: f6,
-                            num_images: f7,
-                            num_inference_steps: f8,
-                            output_format: f9,
-                            seed: f10,
-                            sync_mode: f11,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(QwenImageEditInput {
+                                    image_url: f0,
+                                    prompt: f1,
+                                    acceleration: f2,
+                                    enable_safety_checker: f3,
+                                    guidance_scale: f4,
+                                    image_size: f5,
+                                    negative_prompt: f6,
+                                    num_images: f7,
+                                    num_inference_steps: f8,
+                                    output_format: f9,
+                                    seed: f10,
+                                    sync_mode: f11,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -592,13 +589,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "timings", &self.timings)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.opt("seed", &self.seed);
+                map.opt("has_nsfw_concepts", &self.has_nsfw_concepts);
+                map.opt("prompt", &self.prompt);
+                map.opt("timings", &self.timings);
                 map.end()
             }
         }
@@ -640,13 +636,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(QwenImageEditOutput {
-                            images: __fal::required(f0, "images")?,
-                            seed: f1,
-                            has_nsfw_concepts: f2,
-                            prompt: f3,
-                            timings: f4,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(QwenImageEditOutput {
+                                    images: f0,
+                                    seed: f1,
+                                    has_nsfw_concepts: f2,
+                                    prompt: f3,
+                                    timings: f4,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("images")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

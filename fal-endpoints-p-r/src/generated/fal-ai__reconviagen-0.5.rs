@@ -124,83 +124,30 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(&mut map, "ss_source", &self.ss_source)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "ss_guidance_strength",
-                    &self.ss_guidance_strength,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "ss_guidance_rescale",
-                    &self.ss_guidance_rescale,
-                )?;
-                __fal::optional_entry(&mut map, "ss_sampling_steps", &self.ss_sampling_steps)?;
-                __fal::optional_entry(&mut map, "ss_rescale_t", &self.ss_rescale_t)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "slat_guidance_strength",
-                    &self.slat_guidance_strength,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "slat_guidance_rescale",
-                    &self.slat_guidance_rescale,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "slat_sampling_steps",
-                    &self.slat_sampling_steps,
-                )?;
-                __fal::optional_entry(&mut map, "slat_rescale_t", &self.slat_rescale_t)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "shape_slat_guidance_strength",
-                    &self.shape_slat_guidance_strength,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "shape_slat_guidance_rescale",
-                    &self.shape_slat_guidance_rescale,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "shape_slat_sampling_steps",
-                    &self.shape_slat_sampling_steps,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "shape_slat_rescale_t",
-                    &self.shape_slat_rescale_t,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "tex_slat_guidance_strength",
-                    &self.tex_slat_guidance_strength,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "tex_slat_guidance_rescale",
-                    &self.tex_slat_guidance_rescale,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "tex_slat_sampling_steps",
-                    &self.tex_slat_sampling_steps,
-                )?;
-                __fal::optional_entry(&mut map, "tex_slat_rescale_t", &self.tex_slat_rescale_t)?;
-                __fal::optional_entry(&mut map, "decimation_target", &self.decimation_target)?;
-                __fal::optional_entry(&mut map, "texture_size", &self.texture_size)?;
-                map.serialize_entry("image_urls", &self.image_urls)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "multi_image_strategy",
-                    &self.multi_image_strategy,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("seed", &self.seed);
+                map.opt("resolution", &self.resolution);
+                map.opt("ss_source", &self.ss_source);
+                map.opt("ss_guidance_strength", &self.ss_guidance_strength);
+                map.opt("ss_guidance_rescale", &self.ss_guidance_rescale);
+                map.opt("ss_sampling_steps", &self.ss_sampling_steps);
+                map.opt("ss_rescale_t", &self.ss_rescale_t);
+                map.opt("slat_guidance_strength", &self.slat_guidance_strength);
+                map.opt("slat_guidance_rescale", &self.slat_guidance_rescale);
+                map.opt("slat_sampling_steps", &self.slat_sampling_steps);
+                map.opt("slat_rescale_t", &self.slat_rescale_t);
+                map.opt("shape_slat_guidance_strength", &self.shape_slat_guidance_strength);
+                map.opt("shape_slat_guidance_rescale", &self.shape_slat_guidance_rescale);
+                map.opt("shape_slat_sampling_steps", &self.shape_slat_sampling_steps);
+                map.opt("shape_slat_rescale_t", &self.shape_slat_rescale_t);
+                map.opt("tex_slat_guidance_strength", &self.tex_slat_guidance_strength);
+                map.opt("tex_slat_guidance_rescale", &self.tex_slat_guidance_rescale);
+                map.opt("tex_slat_sampling_steps", &self.tex_slat_sampling_steps);
+                map.opt("tex_slat_rescale_t", &self.tex_slat_rescale_t);
+                map.opt("decimation_target", &self.decimation_target);
+                map.opt("texture_size", &self.texture_size);
+                map.put("image_urls", &self.image_urls);
+                map.opt("multi_image_strategy", &self.multi_image_strategy);
                 map.end()
             }
         }
@@ -302,31 +249,36 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Reconviagen05Input {
-                            seed: f0,
-                            resolution: f1,
-                            ss_source: f2,
-                            ss_guidance_strength: f3,
-                            ss_guidance_rescale: f4,
-                            ss_sampling_steps: f5,
-                            ss_rescale_t: f6,
-                            slat_guidance_strength: f7,
-                            slat_guidance_rescale: f8,
-                            slat_sampling_steps: f9,
-                            slat_rescale_t: f10,
-                            shape_slat_guidance_strength: f11,
-                            shape_slat_guidance_rescale: f12,
-                            shape_slat_sampling_steps: f13,
-                            shape_slat_rescale_t: f14,
-                            tex_slat_guidance_strength: f15,
-                            tex_slat_guidance_rescale: f16,
-                            tex_slat_sampling_steps: f17,
-                            tex_slat_rescale_t: f18,
-                            decimation_target: f19,
-                            texture_size: f20,
-                            image_urls: __fal::required(f21, "image_urls")?,
-                            multi_image_strategy: f22,
-                        })
+                        match (f21,) {
+                            (Some(f21),) => {
+                                Ok(Reconviagen05Input {
+                                    seed: f0,
+                                    resolution: f1,
+                                    ss_source: f2,
+                                    ss_guidance_strength: f3,
+                                    ss_guidance_rescale: f4,
+                                    ss_sampling_steps: f5,
+                                    ss_rescale_t: f6,
+                                    slat_guidance_strength: f7,
+                                    slat_guidance_rescale: f8,
+                                    slat_sampling_steps: f9,
+                                    slat_rescale_t: f10,
+                                    shape_slat_guidance_strength: f11,
+                                    shape_slat_guidance_rescale: f12,
+                                    shape_slat_sampling_steps: f13,
+                                    shape_slat_rescale_t: f14,
+                                    tex_slat_guidance_strength: f15,
+                                    tex_slat_guidance_rescale: f16,
+                                    tex_slat_sampling_steps: f17,
+                                    tex_slat_rescale_t: f18,
+                                    decimation_target: f19,
+                                    texture_size: f20,
+                                    image_urls: f21,
+                                    multi_image_strategy: f22,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_urls")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -837,10 +789,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("model_glb", &self.model_glb)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("model_glb", &self.model_glb);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -872,10 +823,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Reconviagen05Output {
-                            model_glb: __fal::required(f0, "model_glb")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(Reconviagen05Output {
+                                    model_glb: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("model_glb")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -31,15 +31,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_safety_checker",
-                            &self.enable_safety_checker,
-                        )?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_url", &self.image_url);
+                        map.opt("sync_mode", &self.sync_mode);
+                        map.opt("enable_safety_checker", &self.enable_safety_checker);
                         map.end()
                     }
                 }
@@ -75,11 +70,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(RecraftUpscaleCrispInput {
-                                    image_url: __fal::required(f0, "image_url")?,
-                                    sync_mode: f1,
-                                    enable_safety_checker: f2,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(RecraftUpscaleCrispInput {
+                                            image_url: f0,
+                                            sync_mode: f1,
+                                            enable_safety_checker: f2,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -135,9 +135,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image", &self.image)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image", &self.image);
                         map.end()
                     }
                 }
@@ -165,9 +164,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(RecraftUpscaleCrispOutput {
-                                    image: __fal::required(f0, "image")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(RecraftUpscaleCrispOutput {
+                                            image: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -33,12 +33,11 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "style", &self.style)?;
-                        __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                        __fal::optional_entry(&mut map, "colors", &self.colors)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("style", &self.style);
+                        map.opt("image_size", &self.image_size);
+                        map.opt("colors", &self.colors);
                         map.end()
                     }
                 }
@@ -76,12 +75,17 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Recraft20bInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    style: f1,
-                                    image_size: f2,
-                                    colors: f3,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(Recraft20bInput {
+                                            prompt: f0,
+                                            style: f1,
+                                            image_size: f2,
+                                            colors: f3,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -155,10 +159,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "width", &self.width)?;
-                        __fal::optional_entry(&mut map, "height", &self.height)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("width", &self.width);
+                        map.opt("height", &self.height);
                         map.end()
                     }
                 }
@@ -412,9 +415,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
                         map.end()
                     }
                 }
@@ -442,9 +444,10 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Recraft20bOutput {
-                                    images: __fal::required(f0, "images")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => Ok(Recraft20bOutput { images: f0 }),
+                                    (None,) => Err(__fal::missing("images")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -474,11 +477,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "r", &self.r)?;
-                        __fal::optional_entry(&mut map, "g", &self.g)?;
-                        __fal::optional_entry(&mut map, "b", &self.b)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("r", &self.r);
+                        map.opt("g", &self.g);
+                        map.opt("b", &self.b);
                         map.end()
                     }
                 }

@@ -25,10 +25,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images_data_url", &self.images_data_url)?;
-                        __fal::optional_entry(&mut map, "base_style", &self.base_style)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images_data_url", &self.images_data_url);
+                        map.opt("base_style", &self.base_style);
                         map.end()
                     }
                 }
@@ -60,10 +59,15 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(RecraftV3CreateStyleInput {
-                                    images_data_url: __fal::required(f0, "images_data_url")?,
-                                    base_style: f1,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(RecraftV3CreateStyleInput {
+                                            images_data_url: f0,
+                                            base_style: f1,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("images_data_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -684,9 +688,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("style_id", &self.style_id)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("style_id", &self.style_id);
                         map.end()
                     }
                 }
@@ -714,9 +717,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(RecraftV3CreateStyleOutput {
-                                    style_id: __fal::required(f0, "style_id")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(RecraftV3CreateStyleOutput {
+                                            style_id: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("style_id")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

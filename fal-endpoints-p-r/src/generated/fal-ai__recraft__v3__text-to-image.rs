@@ -42,18 +42,13 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                        __fal::optional_entry(&mut map, "style", &self.style)?;
-                        __fal::optional_entry(&mut map, "colors", &self.colors)?;
-                        __fal::optional_entry(&mut map, "style_id", &self.style_id)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_safety_checker",
-                            &self.enable_safety_checker,
-                        )?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("image_size", &self.image_size);
+                        map.opt("style", &self.style);
+                        map.opt("colors", &self.colors);
+                        map.opt("style_id", &self.style_id);
+                        map.opt("enable_safety_checker", &self.enable_safety_checker);
                         map.end()
                     }
                 }
@@ -104,14 +99,19 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(RecraftV3TextToImageInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    image_size: f1,
-                                    style: f2,
-                                    colors: f3,
-                                    style_id: f4,
-                                    enable_safety_checker: f5,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(RecraftV3TextToImageInput {
+                                            prompt: f0,
+                                            image_size: f1,
+                                            style: f2,
+                                            colors: f3,
+                                            style_id: f4,
+                                            enable_safety_checker: f5,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -209,10 +209,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "width", &self.width)?;
-                        __fal::optional_entry(&mut map, "height", &self.height)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("width", &self.width);
+                        map.opt("height", &self.height);
                         map.end()
                     }
                 }
@@ -468,9 +467,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("images", &self.images)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("images", &self.images);
                         map.end()
                     }
                 }
@@ -498,9 +496,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(RecraftV3TextToImageOutput {
-                                    images: __fal::required(f0, "images")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(RecraftV3TextToImageOutput {
+                                            images: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("images")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -530,11 +533,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "r", &self.r)?;
-                        __fal::optional_entry(&mut map, "g", &self.g)?;
-                        __fal::optional_entry(&mut map, "b", &self.b)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("r", &self.r);
+                        map.opt("g", &self.g);
+                        map.opt("b", &self.b);
                         map.end()
                     }
                 }

@@ -53,17 +53,16 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("start_image_url", &self.start_image_url)?;
-                map.serialize_entry("end_image_url", &self.end_image_url)?;
-                __fal::optional_entry(&mut map, "output_type", &self.output_type)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __fal::optional_entry(&mut map, "include_start", &self.include_start)?;
-                __fal::optional_entry(&mut map, "include_end", &self.include_end)?;
-                __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("start_image_url", &self.start_image_url);
+                map.put("end_image_url", &self.end_image_url);
+                map.opt("output_type", &self.output_type);
+                map.opt("output_format", &self.output_format);
+                map.opt("num_frames", &self.num_frames);
+                map.opt("include_start", &self.include_start);
+                map.opt("include_end", &self.include_end);
+                map.opt("fps", &self.fps);
+                map.opt("sync_mode", &self.sync_mode);
                 map.end()
             }
         }
@@ -123,17 +122,23 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(RifeInput {
-                            start_image_url: __fal::required(f0, "start_image_url")?,
-                            end_image_url: __fal::required(f1, "end_image_url")?,
-                            output_type: f2,
-                            output_format: f3,
-                            num_frames: f4,
-                            include_start: f5,
-                            include_end: f6,
-                            fps: f7,
-                            sync_mode: f8,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(RifeInput {
+                                    start_image_url: f0,
+                                    end_image_url: f1,
+                                    output_type: f2,
+                                    output_format: f3,
+                                    num_frames: f4,
+                                    include_start: f5,
+                                    include_end: f6,
+                                    fps: f7,
+                                    sync_mode: f8,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("start_image_url")),
+                            (_, None) => Err(__fal::missing("end_image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -406,10 +411,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "images", &self.images)?;
-                __fal::optional_entry(&mut map, "video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("images", &self.images);
+                map.opt("video", &self.video);
                 map.end()
             }
         }

@@ -43,18 +43,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "use_scene_detection",
-                        &self.use_scene_detection,
-                    )?;
-                    __fal::optional_entry(&mut map, "use_calculated_fps", &self.use_calculated_fps)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(&mut map, "loop", &self.r#loop)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("use_scene_detection", &self.use_scene_detection);
+                    map.opt("use_calculated_fps", &self.use_calculated_fps);
+                    map.opt("fps", &self.fps);
+                    map.opt("loop", &self.r#loop);
                     map.end()
                 }
             }
@@ -105,14 +100,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(RifeVideoInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                num_frames: f1,
-                                use_scene_detection: f2,
-                                use_calculated_fps: f3,
-                                fps: f4,
-                                r#loop: f5,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(RifeVideoInput {
+                                        video_url: f0,
+                                        num_frames: f1,
+                                        use_scene_detection: f2,
+                                        use_calculated_fps: f3,
+                                        fps: f4,
+                                        r#loop: f5,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -210,9 +210,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -240,9 +239,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(RifeVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(RifeVideoOutput { video: f0 }),
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -46,15 +46,14 @@ pub mod openrouter {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "video_urls", &self.video_urls)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "system_prompt", &self.system_prompt)?;
-                        map.serialize_entry("model", &self.model)?;
-                        __fal::optional_entry(&mut map, "reasoning", &self.reasoning)?;
-                        __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                        __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("video_urls", &self.video_urls);
+                        map.put("prompt", &self.prompt);
+                        map.opt("system_prompt", &self.system_prompt);
+                        map.put("model", &self.model);
+                        map.opt("reasoning", &self.reasoning);
+                        map.opt("temperature", &self.temperature);
+                        map.opt("max_tokens", &self.max_tokens);
                         map.end()
                     }
                 }
@@ -108,15 +107,21 @@ pub mod openrouter {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(RouterVideoEnterpriseInput {
-                                    video_urls: f0,
-                                    prompt: __fal::required(f1, "prompt")?,
-                                    system_prompt: f2,
-                                    model: __fal::required(f3, "model")?,
-                                    reasoning: f4,
-                                    temperature: f5,
-                                    max_tokens: f6,
-                                })
+                                match (f1, f3) {
+                                    (Some(f1), Some(f3)) => {
+                                        Ok(RouterVideoEnterpriseInput {
+                                            video_urls: f0,
+                                            prompt: f1,
+                                            system_prompt: f2,
+                                            model: f3,
+                                            reasoning: f4,
+                                            temperature: f5,
+                                            max_tokens: f6,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("prompt")),
+                                    (_, None) => Err(__fal::missing("model")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -215,10 +220,9 @@ pub mod openrouter {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "cached_tokens", &self.cached_tokens)?;
-                        __fal::optional_entry(&mut map, "cache_write_tokens", &self.cache_write_tokens)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("cached_tokens", &self.cached_tokens);
+                        map.opt("cache_write_tokens", &self.cache_write_tokens);
                         map.end()
                     }
                 }
@@ -276,10 +280,9 @@ pub mod openrouter {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("output", &self.output)?;
-                        map.serialize_entry("usage", &self.usage)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("output", &self.output);
+                        map.put("usage", &self.usage);
                         map.end()
                     }
                 }
@@ -311,10 +314,15 @@ pub mod openrouter {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(RouterVideoEnterpriseOutput {
-                                    output: __fal::required(f0, "output")?,
-                                    usage: f1,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(RouterVideoEnterpriseOutput {
+                                            output: f0,
+                                            usage: f1,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("output")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -341,17 +349,12 @@ pub mod openrouter {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "prompt_tokens", &self.prompt_tokens)?;
-                        __fal::optional_entry(&mut map, "completion_tokens", &self.completion_tokens)?;
-                        __fal::optional_entry(&mut map, "total_tokens", &self.total_tokens)?;
-                        map.serialize_entry("cost", &self.cost)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "prompt_tokens_details",
-                            &self.prompt_tokens_details,
-                        )?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("prompt_tokens", &self.prompt_tokens);
+                        map.opt("completion_tokens", &self.completion_tokens);
+                        map.opt("total_tokens", &self.total_tokens);
+                        map.put("cost", &self.cost);
+                        map.opt("prompt_tokens_details", &self.prompt_tokens_details);
                         map.end()
                     }
                 }
@@ -399,13 +402,18 @@ pub mod openrouter {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(UsageInfoType2 {
-                                    prompt_tokens: f0,
-                                    completion_tokens: f1,
-                                    total_tokens: f2,
-                                    cost: __fal::required(f3, "cost")?,
-                                    prompt_tokens_details: f4,
-                                })
+                                match (f3,) {
+                                    (Some(f3),) => {
+                                        Ok(UsageInfoType2 {
+                                            prompt_tokens: f0,
+                                            completion_tokens: f1,
+                                            total_tokens: f2,
+                                            cost: f3,
+                                            prompt_tokens_details: f4,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("cost")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

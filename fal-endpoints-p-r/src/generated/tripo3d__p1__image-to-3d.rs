@@ -29,12 +29,11 @@ pub mod tripo3d {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "face_limit", &self.face_limit)?;
-                    __fal::optional_entry(&mut map, "texture", &self.texture)?;
-                    __fal::optional_entry(&mut map, "model_seed", &self.model_seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("face_limit", &self.face_limit);
+                    map.opt("texture", &self.texture);
+                    map.opt("model_seed", &self.model_seed);
                     map.end()
                 }
             }
@@ -72,12 +71,17 @@ pub mod tripo3d {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(P1ImageTo3dInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                face_limit: f1,
-                                texture: f2,
-                                model_seed: f3,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(P1ImageTo3dInput {
+                                        image_url: f0,
+                                        face_limit: f1,
+                                        texture: f2,
+                                        model_seed: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -150,11 +154,10 @@ pub mod tripo3d {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "glb", &self.glb)?;
-                    __fal::optional_entry(&mut map, "base_model", &self.base_model)?;
-                    __fal::optional_entry(&mut map, "pbr_model", &self.pbr_model)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("glb", &self.glb);
+                    map.opt("base_model", &self.base_model);
+                    map.opt("pbr_model", &self.pbr_model);
                     map.end()
                 }
             }
@@ -213,11 +216,10 @@ pub mod tripo3d {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("model_mesh", &self.model_mesh)?;
-                    map.serialize_entry("model_urls", &self.model_urls)?;
-                    __fal::optional_entry(&mut map, "rendered_image", &self.rendered_image)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("model_mesh", &self.model_mesh);
+                    map.put("model_urls", &self.model_urls);
+                    map.opt("rendered_image", &self.rendered_image);
                     map.end()
                 }
             }
@@ -253,11 +255,17 @@ pub mod tripo3d {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(P1ImageTo3dOutput {
-                                model_mesh: __fal::required(f0, "model_mesh")?,
-                                model_urls: __fal::required(f1, "model_urls")?,
-                                rendered_image: f2,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(P1ImageTo3dOutput {
+                                        model_mesh: f0,
+                                        model_urls: f1,
+                                        rendered_image: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("model_mesh")),
+                                (_, None) => Err(__fal::missing("model_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

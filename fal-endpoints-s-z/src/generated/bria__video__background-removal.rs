@@ -33,16 +33,11 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "output_container_and_codec",
-                        &self.output_container_and_codec,
-                    )?;
-                    __fal::optional_entry(&mut map, "preserve_audio", &self.preserve_audio)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "background_color", &self.background_color)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("output_container_and_codec", &self.output_container_and_codec);
+                    map.opt("preserve_audio", &self.preserve_audio);
+                    map.put("video_url", &self.video_url);
+                    map.opt("background_color", &self.background_color);
                     map.end()
                 }
             }
@@ -87,12 +82,17 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoBackgroundRemovalInput {
-                                output_container_and_codec: f0,
-                                preserve_audio: f1,
-                                video_url: __fal::required(f2, "video_url")?,
-                                background_color: f3,
-                            })
+                            match (f2,) {
+                                (Some(f2),) => {
+                                    Ok(VideoBackgroundRemovalInput {
+                                        output_container_and_codec: f0,
+                                        preserve_audio: f1,
+                                        video_url: f2,
+                                        background_color: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -418,9 +418,8 @@ pub mod bria {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -448,9 +447,14 @@ pub mod bria {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoBackgroundRemovalOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoBackgroundRemovalOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

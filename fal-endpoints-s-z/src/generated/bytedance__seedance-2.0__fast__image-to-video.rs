@@ -49,17 +49,16 @@ pub mod bytedance {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "end_user_id", &self.end_user_id)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.put("image_url", &self.image_url);
+                        map.opt("end_image_url", &self.end_image_url);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("duration", &self.duration);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("generate_audio", &self.generate_audio);
+                        map.opt("seed", &self.seed);
+                        map.opt("end_user_id", &self.end_user_id);
                         map.end()
                     }
                 }
@@ -119,17 +118,23 @@ pub mod bytedance {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Seedance20FastImageToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    image_url: __fal::required(f1, "image_url")?,
-                                    end_image_url: f2,
-                                    resolution: f3,
-                                    duration: f4,
-                                    aspect_ratio: f5,
-                                    generate_audio: f6,
-                                    seed: f7,
-                                    end_user_id: f8,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(Seedance20FastImageToVideoInput {
+                                            prompt: f0,
+                                            image_url: f1,
+                                            end_image_url: f2,
+                                            resolution: f3,
+                                            duration: f4,
+                                            aspect_ratio: f5,
+                                            generate_audio: f6,
+                                            seed: f7,
+                                            end_user_id: f8,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("prompt")),
+                                    (_, None) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -551,10 +556,9 @@ pub mod bytedance {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -585,10 +589,16 @@ pub mod bytedance {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Seedance20FastImageToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(Seedance20FastImageToVideoOutput {
+                                            video: f0,
+                                            seed: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("video")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -51,18 +51,17 @@ pub mod bytedance {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
-                        __fal::optional_entry(&mut map, "video_urls", &self.video_urls)?;
-                        __fal::optional_entry(&mut map, "audio_urls", &self.audio_urls)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "end_user_id", &self.end_user_id)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("image_urls", &self.image_urls);
+                        map.opt("video_urls", &self.video_urls);
+                        map.opt("audio_urls", &self.audio_urls);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("duration", &self.duration);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("generate_audio", &self.generate_audio);
+                        map.opt("seed", &self.seed);
+                        map.opt("end_user_id", &self.end_user_id);
                         map.end()
                     }
                 }
@@ -125,18 +124,23 @@ pub mod bytedance {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Seedance20FastReferenceToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    image_urls: f1,
-                                    video_urls: f2,
-                                    audio_urls: f3,
-                                    resolution: f4,
-                                    duration: f5,
-                                    aspect_ratio: f6,
-                                    generate_audio: f7,
-                                    seed: f8,
-                                    end_user_id: f9,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(Seedance20FastReferenceToVideoInput {
+                                            prompt: f0,
+                                            image_urls: f1,
+                                            video_urls: f2,
+                                            audio_urls: f3,
+                                            resolution: f4,
+                                            duration: f5,
+                                            aspect_ratio: f6,
+                                            generate_audio: f7,
+                                            seed: f8,
+                                            end_user_id: f9,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -572,10 +576,9 @@ pub mod bytedance {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -606,10 +609,16 @@ pub mod bytedance {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Seedance20FastReferenceToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(Seedance20FastReferenceToVideoOutput {
+                                            video: f0,
+                                            seed: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("video")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -41,15 +41,14 @@ pub mod bytedance {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "end_user_id", &self.end_user_id)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("duration", &self.duration);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("generate_audio", &self.generate_audio);
+                    map.opt("seed", &self.seed);
+                    map.opt("end_user_id", &self.end_user_id);
                     map.end()
                 }
             }
@@ -103,15 +102,20 @@ pub mod bytedance {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Seedance20TextToVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                resolution: f1,
-                                duration: f2,
-                                aspect_ratio: f3,
-                                generate_audio: f4,
-                                seed: f5,
-                                end_user_id: f6,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Seedance20TextToVideoInput {
+                                        prompt: f0,
+                                        resolution: f1,
+                                        duration: f2,
+                                        aspect_ratio: f3,
+                                        generate_audio: f4,
+                                        seed: f5,
+                                        end_user_id: f6,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -524,10 +528,9 @@ pub mod bytedance {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -558,10 +561,16 @@ pub mod bytedance {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Seedance20TextToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Seedance20TextToVideoOutput {
+                                        video: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -17,9 +17,8 @@ pub mod cassetteai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
                 map.end()
             }
         }
@@ -47,9 +46,14 @@ pub mod cassetteai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(VideoSoundEffectsGeneratorInput {
-                            video_url: __fal::required(f0, "video_url")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(VideoSoundEffectsGeneratorInput {
+                                    video_url: f0,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("video_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -92,9 +96,8 @@ pub mod cassetteai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -122,9 +125,14 @@ pub mod cassetteai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(VideoSoundEffectsGeneratorOutput {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(VideoSoundEffectsGeneratorOutput {
+                                    video: f0,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -27,10 +27,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.put("image_url", &self.image_url);
                         map.end()
                     }
                 }
@@ -62,10 +61,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Sa2va4bImageInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    image_url: __fal::required(f1, "image_url")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(Sa2va4bImageInput {
+                                            prompt: f0,
+                                            image_url: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("prompt")),
+                                    (_, None) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -114,10 +119,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("output", &self.output)?;
-                        map.serialize_entry("masks", &self.masks)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("output", &self.output);
+                        map.put("masks", &self.masks);
                         map.end()
                     }
                 }
@@ -149,10 +153,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Sa2va4bImageOutput {
-                                    output: __fal::required(f0, "output")?,
-                                    masks: __fal::required(f1, "masks")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(Sa2va4bImageOutput {
+                                            output: f0,
+                                            masks: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("output")),
+                                    (_, None) => Err(__fal::missing("masks")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -29,15 +29,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        map.serialize_entry("video_url", &self.video_url)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "num_frames_to_sample",
-                            &self.num_frames_to_sample,
-                        )?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.put("video_url", &self.video_url);
+                        map.opt("num_frames_to_sample", &self.num_frames_to_sample);
                         map.end()
                     }
                 }
@@ -73,11 +68,17 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Sa2va8bVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    video_url: __fal::required(f1, "video_url")?,
-                                    num_frames_to_sample: f2,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(Sa2va8bVideoInput {
+                                            prompt: f0,
+                                            video_url: f1,
+                                            num_frames_to_sample: f2,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("prompt")),
+                                    (_, None) => Err(__fal::missing("video_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -145,10 +146,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("output", &self.output)?;
-                        map.serialize_entry("masks", &self.masks)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("output", &self.output);
+                        map.put("masks", &self.masks);
                         map.end()
                     }
                 }
@@ -180,10 +180,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Sa2va8bVideoOutput {
-                                    output: __fal::required(f0, "output")?,
-                                    masks: __fal::required(f1, "masks")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(Sa2va8bVideoOutput {
+                                            output: f0,
+                                            masks: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("output")),
+                                    (_, None) => Err(__fal::missing("masks")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

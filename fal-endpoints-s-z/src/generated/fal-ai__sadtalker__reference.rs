@@ -55,21 +55,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("source_image_url", &self.source_image_url)?;
-                    map.serialize_entry("driven_audio_url", &self.driven_audio_url)?;
-                    map.serialize_entry("reference_pose_video_url", &self.reference_pose_video_url)?;
-                    __fal::optional_entry(&mut map, "pose_style", &self.pose_style)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "face_model_resolution",
-                        &self.face_model_resolution,
-                    )?;
-                    __fal::optional_entry(&mut map, "expression_scale", &self.expression_scale)?;
-                    __fal::optional_entry(&mut map, "face_enhancer", &self.face_enhancer)?;
-                    __fal::optional_entry(&mut map, "still_mode", &self.still_mode)?;
-                    __fal::optional_entry(&mut map, "preprocess", &self.preprocess)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("source_image_url", &self.source_image_url);
+                    map.put("driven_audio_url", &self.driven_audio_url);
+                    map.put("reference_pose_video_url", &self.reference_pose_video_url);
+                    map.opt("pose_style", &self.pose_style);
+                    map.opt("face_model_resolution", &self.face_model_resolution);
+                    map.opt("expression_scale", &self.expression_scale);
+                    map.opt("face_enhancer", &self.face_enhancer);
+                    map.opt("still_mode", &self.still_mode);
+                    map.opt("preprocess", &self.preprocess);
                     map.end()
                 }
             }
@@ -129,20 +124,24 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(SadtalkerReferenceInput {
-                                source_image_url: __fal::required(f0, "source_image_url")?,
-                                driven_audio_url: __fal::required(f1, "driven_audio_url")?,
-                                reference_pose_video_url: __fal::required(
-                                    f2,
-                                    "reference_pose_video_url",
-                                )?,
-                                pose_style: f3,
-                                face_model_resolution: f4,
-                                expression_scale: f5,
-                                face_enhancer: f6,
-                                still_mode: f7,
-                                preprocess: f8,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(SadtalkerReferenceInput {
+                                        source_image_url: f0,
+                                        driven_audio_url: f1,
+                                        reference_pose_video_url: f2,
+                                        pose_style: f3,
+                                        face_model_resolution: f4,
+                                        expression_scale: f5,
+                                        face_enhancer: f6,
+                                        still_mode: f7,
+                                        preprocess: f8,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("source_image_url")),
+                                (_, None, _) => Err(__fal::missing("driven_audio_url")),
+                                (_, _, None) => Err(__fal::missing("reference_pose_video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -444,9 +443,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -474,9 +472,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(SadtalkerReferenceOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(SadtalkerReferenceOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -62,23 +62,18 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "point_prompts", &self.point_prompts)?;
-                    __fal::optional_entry(&mut map, "box_prompts", &self.box_prompts)?;
-                    __fal::optional_entry(&mut map, "apply_mask", &self.apply_mask)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "return_multiple_masks",
-                        &self.return_multiple_masks,
-                    )?;
-                    __fal::optional_entry(&mut map, "max_masks", &self.max_masks)?;
-                    __fal::optional_entry(&mut map, "include_scores", &self.include_scores)?;
-                    __fal::optional_entry(&mut map, "include_boxes", &self.include_boxes)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("point_prompts", &self.point_prompts);
+                    map.opt("box_prompts", &self.box_prompts);
+                    map.opt("apply_mask", &self.apply_mask);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("return_multiple_masks", &self.return_multiple_masks);
+                    map.opt("max_masks", &self.max_masks);
+                    map.opt("include_scores", &self.include_scores);
+                    map.opt("include_boxes", &self.include_boxes);
                     map.end()
                 }
             }
@@ -144,19 +139,24 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sam31ImageInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                prompt: f1,
-                                point_prompts: f2,
-                                box_prompts: f3,
-                                apply_mask: f4,
-                                sync_mode: f5,
-                                output_format: f6,
-                                return_multiple_masks: f7,
-                                max_masks: f8,
-                                include_scores: f9,
-                                include_boxes: f10,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Sam31ImageInput {
+                                        image_url: f0,
+                                        prompt: f1,
+                                        point_prompts: f2,
+                                        box_prompts: f3,
+                                        apply_mask: f4,
+                                        sync_mode: f5,
+                                        output_format: f6,
+                                        return_multiple_masks: f7,
+                                        max_masks: f8,
+                                        include_scores: f9,
+                                        include_boxes: f10,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -289,14 +289,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "x_min", &self.x_min)?;
-                    __fal::optional_entry(&mut map, "y_min", &self.y_min)?;
-                    __fal::optional_entry(&mut map, "x_max", &self.x_max)?;
-                    __fal::optional_entry(&mut map, "y_max", &self.y_max)?;
-                    __fal::optional_entry(&mut map, "object_id", &self.object_id)?;
-                    __fal::optional_entry(&mut map, "frame_index", &self.frame_index)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("x_min", &self.x_min);
+                    map.opt("y_min", &self.y_min);
+                    map.opt("x_max", &self.x_max);
+                    map.opt("y_max", &self.y_max);
+                    map.opt("object_id", &self.object_id);
+                    map.opt("frame_index", &self.frame_index);
                     map.end()
                 }
             }
@@ -421,11 +420,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("index", &self.index)?;
-                    __fal::optional_entry(&mut map, "score", &self.score)?;
-                    __fal::optional_entry(&mut map, "box", &self.r#box)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("index", &self.index);
+                    map.opt("score", &self.score);
+                    map.opt("box", &self.r#box);
                     map.end()
                 }
             }
@@ -459,11 +457,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(MaskMetadata {
-                                index: __fal::required(f0, "index")?,
-                                score: f1,
-                                r#box: f2,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(MaskMetadata {
+                                        index: f0,
+                                        score: f1,
+                                        r#box: f2,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("index")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -574,13 +577,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "x", &self.x)?;
-                    __fal::optional_entry(&mut map, "y", &self.y)?;
-                    __fal::optional_entry(&mut map, "label", &self.label)?;
-                    __fal::optional_entry(&mut map, "object_id", &self.object_id)?;
-                    __fal::optional_entry(&mut map, "frame_index", &self.frame_index)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("x", &self.x);
+                    map.opt("y", &self.y);
+                    map.opt("label", &self.label);
+                    map.opt("object_id", &self.object_id);
+                    map.opt("frame_index", &self.frame_index);
                     map.end()
                 }
             }
@@ -700,13 +702,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "image", &self.image)?;
-                    map.serialize_entry("masks", &self.masks)?;
-                    __fal::optional_entry(&mut map, "metadata", &self.metadata)?;
-                    __fal::optional_entry(&mut map, "scores", &self.scores)?;
-                    __fal::optional_entry(&mut map, "boxes", &self.boxes)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("image", &self.image);
+                    map.put("masks", &self.masks);
+                    map.opt("metadata", &self.metadata);
+                    map.opt("scores", &self.scores);
+                    map.opt("boxes", &self.boxes);
                     map.end()
                 }
             }
@@ -746,13 +747,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sam31ImageOutput {
-                                image: f0,
-                                masks: __fal::required(f1, "masks")?,
-                                metadata: f2,
-                                scores: f3,
-                                boxes: f4,
-                            })
+                            match (f1,) {
+                                (Some(f1),) => {
+                                    Ok(Sam31ImageOutput {
+                                        image: f0,
+                                        masks: f1,
+                                        metadata: f2,
+                                        scores: f3,
+                                        boxes: f4,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("masks")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -58,22 +58,17 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "mask_url", &self.mask_url)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "point_prompts", &self.point_prompts)?;
-                    __fal::optional_entry(&mut map, "box_prompts", &self.box_prompts)?;
-                    __fal::optional_entry(&mut map, "apply_mask", &self.apply_mask)?;
-                    __fal::optional_entry(&mut map, "boundingbox_zip", &self.boundingbox_zip)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "detection_threshold",
-                        &self.detection_threshold,
-                    )?;
-                    __fal::optional_entry(&mut map, "frame_index", &self.frame_index)?;
-                    __fal::optional_entry(&mut map, "max_num_objects", &self.max_num_objects)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("mask_url", &self.mask_url);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("point_prompts", &self.point_prompts);
+                    map.opt("box_prompts", &self.box_prompts);
+                    map.opt("apply_mask", &self.apply_mask);
+                    map.opt("boundingbox_zip", &self.boundingbox_zip);
+                    map.opt("detection_threshold", &self.detection_threshold);
+                    map.opt("frame_index", &self.frame_index);
+                    map.opt("max_num_objects", &self.max_num_objects);
                     map.end()
                 }
             }
@@ -136,18 +131,23 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sam31VideoRleInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                mask_url: f1,
-                                prompt: f2,
-                                point_prompts: f3,
-                                box_prompts: f4,
-                                apply_mask: f5,
-                                boundingbox_zip: f6,
-                                detection_threshold: f7,
-                                frame_index: f8,
-                                max_num_objects: f9,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Sam31VideoRleInput {
+                                        video_url: f0,
+                                        mask_url: f1,
+                                        prompt: f2,
+                                        point_prompts: f3,
+                                        box_prompts: f4,
+                                        apply_mask: f5,
+                                        boundingbox_zip: f6,
+                                        detection_threshold: f7,
+                                        frame_index: f8,
+                                        max_num_objects: f9,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -282,14 +282,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "x_min", &self.x_min)?;
-                    __fal::optional_entry(&mut map, "y_min", &self.y_min)?;
-                    __fal::optional_entry(&mut map, "x_max", &self.x_max)?;
-                    __fal::optional_entry(&mut map, "y_max", &self.y_max)?;
-                    __fal::optional_entry(&mut map, "object_id", &self.object_id)?;
-                    __fal::optional_entry(&mut map, "frame_index", &self.frame_index)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("x_min", &self.x_min);
+                    map.opt("y_min", &self.y_min);
+                    map.opt("x_max", &self.x_max);
+                    map.opt("y_max", &self.y_max);
+                    map.opt("object_id", &self.object_id);
+                    map.opt("frame_index", &self.frame_index);
                     map.end()
                 }
             }
@@ -418,13 +417,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "x", &self.x)?;
-                    __fal::optional_entry(&mut map, "y", &self.y)?;
-                    __fal::optional_entry(&mut map, "label", &self.label)?;
-                    __fal::optional_entry(&mut map, "object_id", &self.object_id)?;
-                    __fal::optional_entry(&mut map, "frame_index", &self.frame_index)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("x", &self.x);
+                    map.opt("y", &self.y);
+                    map.opt("label", &self.label);
+                    map.opt("object_id", &self.object_id);
+                    map.opt("frame_index", &self.frame_index);
                     map.end()
                 }
             }
@@ -538,14 +536,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "boundingbox_frames_zip",
-                        &self.boundingbox_frames_zip,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.opt("boundingbox_frames_zip", &self.boundingbox_frames_zip);
                     map.end()
                 }
             }
@@ -577,10 +570,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sam31VideoRleOutput {
-                                video: __fal::required(f0, "video")?,
-                                boundingbox_frames_zip: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Sam31VideoRleOutput {
+                                        video: f0,
+                                        boundingbox_frames_zip: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -27,13 +27,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("body_mesh_url", &self.body_mesh_url)?;
-                    __fal::optional_entry(&mut map, "body_mask_url", &self.body_mask_url)?;
-                    __fal::optional_entry(&mut map, "object_mesh_url", &self.object_mesh_url)?;
-                    __fal::optional_entry(&mut map, "focal_length", &self.focal_length)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("body_mesh_url", &self.body_mesh_url);
+                    map.opt("body_mask_url", &self.body_mask_url);
+                    map.opt("object_mesh_url", &self.object_mesh_url);
+                    map.opt("focal_length", &self.focal_length);
                     map.end()
                 }
             }
@@ -81,13 +80,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sam33dAlignInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                body_mesh_url: __fal::required(f1, "body_mesh_url")?,
-                                body_mask_url: f2,
-                                object_mesh_url: f3,
-                                focal_length: f4,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Sam33dAlignInput {
+                                        image_url: f0,
+                                        body_mesh_url: f1,
+                                        body_mask_url: f2,
+                                        object_mesh_url: f3,
+                                        focal_length: f4,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("body_mesh_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -164,13 +169,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("body_mesh_ply", &self.body_mesh_ply)?;
-                    map.serialize_entry("model_glb", &self.model_glb)?;
-                    map.serialize_entry("visualization", &self.visualization)?;
-                    map.serialize_entry("metadata", &self.metadata)?;
-                    __fal::optional_entry(&mut map, "scene_glb", &self.scene_glb)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("body_mesh_ply", &self.body_mesh_ply);
+                    map.put("model_glb", &self.model_glb);
+                    map.put("visualization", &self.visualization);
+                    map.put("metadata", &self.metadata);
+                    map.opt("scene_glb", &self.scene_glb);
                     map.end()
                 }
             }
@@ -218,13 +222,21 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sam33dAlignOutput {
-                                body_mesh_ply: __fal::required(f0, "body_mesh_ply")?,
-                                model_glb: __fal::required(f1, "model_glb")?,
-                                visualization: __fal::required(f2, "visualization")?,
-                                metadata: __fal::required(f3, "metadata")?,
-                                scene_glb: f4,
-                            })
+                            match (f0, f1, f2, f3) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                    Ok(Sam33dAlignOutput {
+                                        body_mesh_ply: f0,
+                                        model_glb: f1,
+                                        visualization: f2,
+                                        metadata: f3,
+                                        scene_glb: f4,
+                                    })
+                                }
+                                (None, _, _, _) => Err(__fal::missing("body_mesh_ply")),
+                                (_, None, _, _) => Err(__fal::missing("model_glb")),
+                                (_, _, None, _) => Err(__fal::missing("visualization")),
+                                (_, _, _, None) => Err(__fal::missing("metadata")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -251,14 +263,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("person_id", &self.person_id)?;
-                    map.serialize_entry("scale_factor", &self.scale_factor)?;
-                    map.serialize_entry("translation", &self.translation)?;
-                    map.serialize_entry("focal_length", &self.focal_length)?;
-                    map.serialize_entry("target_points_count", &self.target_points_count)?;
-                    map.serialize_entry("cropped_vertices_count", &self.cropped_vertices_count)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("person_id", &self.person_id);
+                    map.put("scale_factor", &self.scale_factor);
+                    map.put("translation", &self.translation);
+                    map.put("focal_length", &self.focal_length);
+                    map.put("target_points_count", &self.target_points_count);
+                    map.put("cropped_vertices_count", &self.cropped_vertices_count);
                     map.end()
                 }
             }
@@ -309,17 +320,26 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sam3dBodyAlignmentInfo {
-                                person_id: __fal::required(f0, "person_id")?,
-                                scale_factor: __fal::required(f1, "scale_factor")?,
-                                translation: __fal::required(f2, "translation")?,
-                                focal_length: __fal::required(f3, "focal_length")?,
-                                target_points_count: __fal::required(f4, "target_points_count")?,
-                                cropped_vertices_count: __fal::required(
-                                    f5,
-                                    "cropped_vertices_count",
-                                )?,
-                            })
+                            match (f0, f1, f2, f3, f4, f5) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4), Some(f5)) => {
+                                    Ok(Sam3dBodyAlignmentInfo {
+                                        person_id: f0,
+                                        scale_factor: f1,
+                                        translation: f2,
+                                        focal_length: f3,
+                                        target_points_count: f4,
+                                        cropped_vertices_count: f5,
+                                    })
+                                }
+                                (None, _, _, _, _, _) => Err(__fal::missing("person_id")),
+                                (_, None, _, _, _, _) => Err(__fal::missing("scale_factor")),
+                                (_, _, None, _, _, _) => Err(__fal::missing("translation")),
+                                (_, _, _, None, _, _) => Err(__fal::missing("focal_length")),
+                                (_, _, _, _, None, _) => Err(__fal::missing("target_points_count")),
+                                (_, _, _, _, _, None) => {
+                                    Err(__fal::missing("cropped_vertices_count"))
+                                }
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

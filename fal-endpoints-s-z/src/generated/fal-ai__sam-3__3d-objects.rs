@@ -43,25 +43,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "mask_urls", &self.mask_urls)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "point_prompts", &self.point_prompts)?;
-                    __fal::optional_entry(&mut map, "box_prompts", &self.box_prompts)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "pointmap_url", &self.pointmap_url)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "detection_threshold",
-                        &self.detection_threshold,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "export_textured_glb",
-                        &self.export_textured_glb,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("mask_urls", &self.mask_urls);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("point_prompts", &self.point_prompts);
+                    map.opt("box_prompts", &self.box_prompts);
+                    map.opt("seed", &self.seed);
+                    map.opt("pointmap_url", &self.pointmap_url);
+                    map.opt("detection_threshold", &self.detection_threshold);
+                    map.opt("export_textured_glb", &self.export_textured_glb);
                     map.end()
                 }
             }
@@ -121,17 +112,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sam33dObjectsInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                mask_urls: f1,
-                                prompt: f2,
-                                point_prompts: f3,
-                                box_prompts: f4,
-                                seed: f5,
-                                pointmap_url: f6,
-                                detection_threshold: f7,
-                                export_textured_glb: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Sam33dObjectsInput {
+                                        image_url: f0,
+                                        mask_urls: f1,
+                                        prompt: f2,
+                                        point_prompts: f3,
+                                        box_prompts: f4,
+                                        seed: f5,
+                                        pointmap_url: f6,
+                                        detection_threshold: f7,
+                                        export_textured_glb: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -258,13 +254,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "x_min", &self.x_min)?;
-                    __fal::optional_entry(&mut map, "y_min", &self.y_min)?;
-                    __fal::optional_entry(&mut map, "x_max", &self.x_max)?;
-                    __fal::optional_entry(&mut map, "y_max", &self.y_max)?;
-                    __fal::optional_entry(&mut map, "object_id", &self.object_id)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("x_min", &self.x_min);
+                    map.opt("y_min", &self.y_min);
+                    map.opt("x_max", &self.x_max);
+                    map.opt("y_max", &self.y_max);
+                    map.opt("object_id", &self.object_id);
                     map.end()
                 }
             }
@@ -373,12 +368,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "x", &self.x)?;
-                    __fal::optional_entry(&mut map, "y", &self.y)?;
-                    __fal::optional_entry(&mut map, "label", &self.label)?;
-                    __fal::optional_entry(&mut map, "object_id", &self.object_id)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("x", &self.x);
+                    map.opt("y", &self.y);
+                    map.opt("label", &self.label);
+                    map.opt("object_id", &self.object_id);
                     map.end()
                 }
             }
@@ -491,14 +485,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("gaussian_splat", &self.gaussian_splat)?;
-                    __fal::optional_entry(&mut map, "model_glb", &self.model_glb)?;
-                    map.serialize_entry("metadata", &self.metadata)?;
-                    __fal::optional_entry(&mut map, "individual_splats", &self.individual_splats)?;
-                    __fal::optional_entry(&mut map, "individual_glbs", &self.individual_glbs)?;
-                    __fal::optional_entry(&mut map, "artifacts_zip", &self.artifacts_zip)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("gaussian_splat", &self.gaussian_splat);
+                    map.opt("model_glb", &self.model_glb);
+                    map.put("metadata", &self.metadata);
+                    map.opt("individual_splats", &self.individual_splats);
+                    map.opt("individual_glbs", &self.individual_glbs);
+                    map.opt("artifacts_zip", &self.artifacts_zip);
                     map.end()
                 }
             }
@@ -549,14 +542,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sam33dObjectsOutput {
-                                gaussian_splat: __fal::required(f0, "gaussian_splat")?,
-                                model_glb: f1,
-                                metadata: __fal::required(f2, "metadata")?,
-                                individual_splats: f3,
-                                individual_glbs: f4,
-                                artifacts_zip: f5,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(Sam33dObjectsOutput {
+                                        gaussian_splat: f0,
+                                        model_glb: f1,
+                                        metadata: f2,
+                                        individual_splats: f3,
+                                        individual_glbs: f4,
+                                        artifacts_zip: f5,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("gaussian_splat")),
+                                (_, None) => Err(__fal::missing("metadata")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -581,13 +580,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("object_index", &self.object_index)?;
-                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
-                    __fal::optional_entry(&mut map, "rotation", &self.rotation)?;
-                    __fal::optional_entry(&mut map, "translation", &self.translation)?;
-                    __fal::optional_entry(&mut map, "camera_pose", &self.camera_pose)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("object_index", &self.object_index);
+                    map.opt("scale", &self.scale);
+                    map.opt("rotation", &self.rotation);
+                    map.opt("translation", &self.translation);
+                    map.opt("camera_pose", &self.camera_pose);
                     map.end()
                 }
             }
@@ -635,13 +633,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sam3dObjectMetadata {
-                                object_index: __fal::required(f0, "object_index")?,
-                                scale: f1,
-                                rotation: f2,
-                                translation: f3,
-                                camera_pose: f4,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Sam3dObjectMetadata {
+                                        object_index: f0,
+                                        scale: f1,
+                                        rotation: f2,
+                                        translation: f3,
+                                        camera_pose: f4,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("object_index")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

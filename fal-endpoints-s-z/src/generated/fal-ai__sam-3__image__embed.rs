@@ -23,9 +23,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_url", &self.image_url);
                         map.end()
                     }
                 }
@@ -53,9 +52,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Sam3ImageEmbedInput {
-                                    image_url: __fal::required(f0, "image_url")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(Sam3ImageEmbedInput {
+                                            image_url: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -96,9 +100,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("embedding_b64", &self.embedding_b64)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("embedding_b64", &self.embedding_b64);
                         map.end()
                     }
                 }
@@ -127,9 +130,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Sam3ImageEmbedOutput {
-                                    embedding_b64: __fal::required(f0, "embedding_b64")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(Sam3ImageEmbedOutput {
+                                            embedding_b64: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("embedding_b64")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -52,20 +52,15 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "predict_spans", &self.predict_spans)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "reranking_candidates",
-                        &self.reranking_candidates,
-                    )?;
-                    __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                    __fal::optional_entry(&mut map, "max_chunk_duration", &self.max_chunk_duration)?;
-                    __fal::optional_entry(&mut map, "chunk_overlap", &self.chunk_overlap)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio_url", &self.audio_url);
+                    map.put("prompt", &self.prompt);
+                    map.opt("predict_spans", &self.predict_spans);
+                    map.opt("reranking_candidates", &self.reranking_candidates);
+                    map.opt("acceleration", &self.acceleration);
+                    map.opt("max_chunk_duration", &self.max_chunk_duration);
+                    map.opt("chunk_overlap", &self.chunk_overlap);
+                    map.opt("output_format", &self.output_format);
                     map.end()
                 }
             }
@@ -122,16 +117,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(SamAudioSeparateInput {
-                                audio_url: __fal::required(f0, "audio_url")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                                predict_spans: f2,
-                                reranking_candidates: f3,
-                                acceleration: f4,
-                                max_chunk_duration: f5,
-                                chunk_overlap: f6,
-                                output_format: f7,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(SamAudioSeparateInput {
+                                        audio_url: f0,
+                                        prompt: f1,
+                                        predict_spans: f2,
+                                        reranking_candidates: f3,
+                                        acceleration: f4,
+                                        max_chunk_duration: f5,
+                                        chunk_overlap: f6,
+                                        output_format: f7,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("audio_url")),
+                                (_, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -430,12 +431,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("target", &self.target)?;
-                    map.serialize_entry("residual", &self.residual)?;
-                    map.serialize_entry("duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("target", &self.target);
+                    map.put("residual", &self.residual);
+                    map.put("duration", &self.duration);
+                    map.opt("sample_rate", &self.sample_rate);
                     map.end()
                 }
             }
@@ -473,12 +473,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(SamAudioSeparateOutput {
-                                target: __fal::required(f0, "target")?,
-                                residual: __fal::required(f1, "residual")?,
-                                duration: __fal::required(f2, "duration")?,
-                                sample_rate: f3,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(SamAudioSeparateOutput {
+                                        target: f0,
+                                        residual: f1,
+                                        duration: f2,
+                                        sample_rate: f3,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("target")),
+                                (_, None, _) => Err(__fal::missing("residual")),
+                                (_, _, None) => Err(__fal::missing("duration")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

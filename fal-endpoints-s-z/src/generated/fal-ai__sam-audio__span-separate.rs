@@ -60,26 +60,17 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    map.serialize_entry("spans", &self.spans)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "reranking_candidates",
-                        &self.reranking_candidates,
-                    )?;
-                    __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                    __fal::optional_entry(&mut map, "max_chunk_duration", &self.max_chunk_duration)?;
-                    __fal::optional_entry(&mut map, "chunk_overlap", &self.chunk_overlap)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "use_sound_activity_ranking",
-                        &self.use_sound_activity_ranking,
-                    )?;
-                    __fal::optional_entry(&mut map, "trim_to_span", &self.trim_to_span)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio_url", &self.audio_url);
+                    map.opt("prompt", &self.prompt);
+                    map.put("spans", &self.spans);
+                    map.opt("reranking_candidates", &self.reranking_candidates);
+                    map.opt("acceleration", &self.acceleration);
+                    map.opt("max_chunk_duration", &self.max_chunk_duration);
+                    map.opt("chunk_overlap", &self.chunk_overlap);
+                    map.opt("use_sound_activity_ranking", &self.use_sound_activity_ranking);
+                    map.opt("trim_to_span", &self.trim_to_span);
+                    map.opt("output_format", &self.output_format);
                     map.end()
                 }
             }
@@ -142,18 +133,24 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(SamAudioSpanSeparateInput {
-                                audio_url: __fal::required(f0, "audio_url")?,
-                                prompt: f1,
-                                spans: __fal::required(f2, "spans")?,
-                                reranking_candidates: f3,
-                                acceleration: f4,
-                                max_chunk_duration: f5,
-                                chunk_overlap: f6,
-                                use_sound_activity_ranking: f7,
-                                trim_to_span: f8,
-                                output_format: f9,
-                            })
+                            match (f0, f2) {
+                                (Some(f0), Some(f2)) => {
+                                    Ok(SamAudioSpanSeparateInput {
+                                        audio_url: f0,
+                                        prompt: f1,
+                                        spans: f2,
+                                        reranking_candidates: f3,
+                                        acceleration: f4,
+                                        max_chunk_duration: f5,
+                                        chunk_overlap: f6,
+                                        use_sound_activity_ranking: f7,
+                                        trim_to_span: f8,
+                                        output_format: f9,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("audio_url")),
+                                (_, None) => Err(__fal::missing("spans")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -384,11 +381,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("start", &self.start)?;
-                    map.serialize_entry("end", &self.end)?;
-                    __fal::optional_entry(&mut map, "include", &self.include)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("start", &self.start);
+                    map.put("end", &self.end);
+                    map.opt("include", &self.include);
                     map.end()
                 }
             }
@@ -422,11 +418,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(AudioTimeSpan {
-                                start: __fal::required(f0, "start")?,
-                                end: __fal::required(f1, "end")?,
-                                include: f2,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(AudioTimeSpan {
+                                        start: f0,
+                                        end: f1,
+                                        include: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("start")),
+                                (_, None) => Err(__fal::missing("end")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -574,12 +576,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("target", &self.target)?;
-                    map.serialize_entry("residual", &self.residual)?;
-                    map.serialize_entry("duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("target", &self.target);
+                    map.put("residual", &self.residual);
+                    map.put("duration", &self.duration);
+                    map.opt("sample_rate", &self.sample_rate);
                     map.end()
                 }
             }
@@ -617,12 +618,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(SamAudioSpanSeparateOutput {
-                                target: __fal::required(f0, "target")?,
-                                residual: __fal::required(f1, "residual")?,
-                                duration: __fal::required(f2, "duration")?,
-                                sample_rate: f3,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(SamAudioSpanSeparateOutput {
+                                        target: f0,
+                                        residual: f1,
+                                        duration: f2,
+                                        sample_rate: f3,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("target")),
+                                (_, None, _) => Err(__fal::missing("residual")),
+                                (_, _, None) => Err(__fal::missing("duration")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

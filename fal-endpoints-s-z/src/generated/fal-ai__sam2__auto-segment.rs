@@ -45,23 +45,14 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "points_per_side", &self.points_per_side)?;
-                    __fal::optional_entry(&mut map, "pred_iou_thresh", &self.pred_iou_thresh)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "stability_score_thresh",
-                        &self.stability_score_thresh,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "min_mask_region_area",
-                        &self.min_mask_region_area,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("points_per_side", &self.points_per_side);
+                    map.opt("pred_iou_thresh", &self.pred_iou_thresh);
+                    map.opt("stability_score_thresh", &self.stability_score_thresh);
+                    map.opt("min_mask_region_area", &self.min_mask_region_area);
                     map.end()
                 }
             }
@@ -115,15 +106,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sam2AutoSegmentInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                sync_mode: f1,
-                                output_format: f2,
-                                points_per_side: f3,
-                                pred_iou_thresh: f4,
-                                stability_score_thresh: f5,
-                                min_mask_region_area: f6,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Sam2AutoSegmentInput {
+                                        image_url: f0,
+                                        sync_mode: f1,
+                                        output_format: f2,
+                                        points_per_side: f3,
+                                        pred_iou_thresh: f4,
+                                        stability_score_thresh: f5,
+                                        min_mask_region_area: f6,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -292,10 +288,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("combined_mask", &self.combined_mask)?;
-                    map.serialize_entry("individual_masks", &self.individual_masks)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("combined_mask", &self.combined_mask);
+                    map.put("individual_masks", &self.individual_masks);
                     map.end()
                 }
             }
@@ -327,10 +322,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sam2AutoSegmentOutput {
-                                combined_mask: __fal::required(f0, "combined_mask")?,
-                                individual_masks: __fal::required(f1, "individual_masks")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Sam2AutoSegmentOutput {
+                                        combined_mask: f0,
+                                        individual_masks: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("combined_mask")),
+                                (_, None) => Err(__fal::missing("individual_masks")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -43,14 +43,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    __fal::optional_entry(&mut map, "prompts", &self.prompts)?;
-                    __fal::optional_entry(&mut map, "box_prompts", &self.box_prompts)?;
-                    __fal::optional_entry(&mut map, "apply_mask", &self.apply_mask)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.opt("prompts", &self.prompts);
+                    map.opt("box_prompts", &self.box_prompts);
+                    map.opt("apply_mask", &self.apply_mask);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("output_format", &self.output_format);
                     map.end()
                 }
             }
@@ -101,14 +100,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sam2ImageInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                prompts: f1,
-                                box_prompts: f2,
-                                apply_mask: f3,
-                                sync_mode: f4,
-                                output_format: f5,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Sam2ImageInput {
+                                        image_url: f0,
+                                        prompts: f1,
+                                        box_prompts: f2,
+                                        apply_mask: f3,
+                                        sync_mode: f4,
+                                        output_format: f5,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -207,13 +211,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "x_min", &self.x_min)?;
-                    __fal::optional_entry(&mut map, "y_min", &self.y_min)?;
-                    __fal::optional_entry(&mut map, "x_max", &self.x_max)?;
-                    __fal::optional_entry(&mut map, "y_max", &self.y_max)?;
-                    __fal::optional_entry(&mut map, "frame_index", &self.frame_index)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("x_min", &self.x_min);
+                    map.opt("y_min", &self.y_min);
+                    map.opt("x_max", &self.x_max);
+                    map.opt("y_max", &self.y_max);
+                    map.opt("frame_index", &self.frame_index);
                     map.end()
                 }
             }
@@ -417,12 +420,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "x", &self.x)?;
-                    __fal::optional_entry(&mut map, "y", &self.y)?;
-                    __fal::optional_entry(&mut map, "label", &self.label)?;
-                    __fal::optional_entry(&mut map, "frame_index", &self.frame_index)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("x", &self.x);
+                    map.opt("y", &self.y);
+                    map.opt("label", &self.label);
+                    map.opt("frame_index", &self.frame_index);
                     map.end()
                 }
             }
@@ -523,9 +525,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
                     map.end()
                 }
             }
@@ -553,9 +554,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sam2ImageOutput {
-                                image: __fal::required(f0, "image")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(Sam2ImageOutput { image: f0 }),
+                                (None,) => Err(__fal::missing("image")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -60,27 +60,18 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                __fal::optional_entry(&mut map, "motion_score", &self.motion_score)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("resolution", &self.resolution);
+                map.opt("aspect_ratio", &self.aspect_ratio);
+                map.opt("num_frames", &self.num_frames);
+                map.opt("frames_per_second", &self.frames_per_second);
+                map.opt("motion_score", &self.motion_score);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("seed", &self.seed);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
                 map.end()
             }
         }
@@ -146,19 +137,24 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(SanaVideoInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            negative_prompt: f1,
-                            resolution: f2,
-                            aspect_ratio: f3,
-                            num_frames: f4,
-                            frames_per_second: f5,
-                            motion_score: f6,
-                            guidance_scale: f7,
-                            num_inference_steps: f8,
-                            seed: f9,
-                            enable_safety_checker: f10,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(SanaVideoInput {
+                                    prompt: f0,
+                                    negative_prompt: f1,
+                                    resolution: f2,
+                                    aspect_ratio: f3,
+                                    num_frames: f4,
+                                    frames_per_second: f5,
+                                    motion_score: f6,
+                                    guidance_scale: f7,
+                                    num_inference_steps: f8,
+                                    seed: f9,
+                                    enable_safety_checker: f10,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -491,11 +487,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("timings", &self.timings)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("seed", &self.seed);
+                map.put("timings", &self.timings);
                 map.end()
             }
         }
@@ -529,11 +524,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(SanaVideoOutput {
-                            video: __fal::required(f0, "video")?,
-                            seed: __fal::required(f1, "seed")?,
-                            timings: __fal::required(f2, "timings")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(SanaVideoOutput {
+                                    video: f0,
+                                    seed: f1,
+                                    timings: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("video")),
+                            (_, None, _) => Err(__fal::missing("seed")),
+                            (_, _, None) => Err(__fal::missing("timings")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

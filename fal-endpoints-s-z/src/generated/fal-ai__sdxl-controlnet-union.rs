@@ -139,64 +139,35 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "canny_image_url", &self.canny_image_url)?;
-                __fal::optional_entry(&mut map, "canny_preprocess", &self.canny_preprocess)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "controlnet_conditioning_scale",
-                    &self.controlnet_conditioning_scale,
-                )?;
-                __fal::optional_entry(&mut map, "depth_image_url", &self.depth_image_url)?;
-                __fal::optional_entry(&mut map, "depth_preprocess", &self.depth_preprocess)?;
-                __fal::optional_entry(&mut map, "embeddings", &self.embeddings)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                __fal::optional_entry(&mut map, "format", &self.format)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(&mut map, "loras", &self.loras)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "normal_image_url", &self.normal_image_url)?;
-                __fal::optional_entry(&mut map, "normal_preprocess", &self.normal_preprocess)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "openpose_image_url", &self.openpose_image_url)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "openpose_preprocess",
-                    &self.openpose_preprocess,
-                )?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "request_id", &self.request_id)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "safety_checker_version",
-                    &self.safety_checker_version,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "segmentation_image_url",
-                    &self.segmentation_image_url,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "segmentation_preprocess",
-                    &self.segmentation_preprocess,
-                )?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __fal::optional_entry(&mut map, "teed_image_url", &self.teed_image_url)?;
-                __fal::optional_entry(&mut map, "teed_preprocess", &self.teed_preprocess)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("canny_image_url", &self.canny_image_url);
+                map.opt("canny_preprocess", &self.canny_preprocess);
+                map.opt("controlnet_conditioning_scale", &self.controlnet_conditioning_scale);
+                map.opt("depth_image_url", &self.depth_image_url);
+                map.opt("depth_preprocess", &self.depth_preprocess);
+                map.opt("embeddings", &self.embeddings);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("expand_prompt", &self.expand_prompt);
+                map.opt("format", &self.format);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("image_size", &self.image_size);
+                map.opt("loras", &self.loras);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("normal_image_url", &self.normal_image_url);
+                map.opt("normal_preprocess", &self.normal_preprocess);
+                map.opt("num_images", &self.num_images);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("openpose_image_url", &self.openpose_image_url);
+                map.opt("openpose_preprocess", &self.openpose_preprocess);
+                map.put("prompt", &self.prompt);
+                map.opt("request_id", &self.request_id);
+                map.opt("safety_checker_version", &self.safety_checker_version);
+                map.opt("seed", &self.seed);
+                map.opt("segmentation_image_url", &self.segmentation_image_url);
+                map.opt("segmentation_preprocess", &self.segmentation_preprocess);
+                map.opt("sync_mode", &self.sync_mode);
+                map.opt("teed_image_url", &self.teed_image_url);
+                map.opt("teed_preprocess", &self.teed_preprocess);
                 map.end()
             }
         }
@@ -313,36 +284,41 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(SdxlControlnetUnionInput {
-                            canny_image_url: f0,
-                            canny_preprocess: f1,
-                            controlnet_conditioning_scale: f2,
-                            depth_image_url: f3,
-                            depth_preprocess: f4,
-                            embeddings: f5,
-                            enable_safety_checker: f6,
-                            expand_prompt: f7,
-                            format: f8,
-                            guidance_scale: f9,
-                            image_size: f10,
-                            loras: f11,
-                            negative_prompt: f12,
-                            normal_image_url: f13,
-                            normal_preprocess: f14,
-                            num_images: f15,
-                            num_inference_steps: f16,
-                            openpose_image_url: f17,
-                            openpose_preprocess: f18,
-                            prompt: __fal::required(f19, "prompt")?,
-                            request_id: f20,
-                            safety_checker_version: f21,
-                            seed: f22,
-                            segmentation_image_url: f23,
-                            segmentation_preprocess: f24,
-                            sync_mode: f25,
-                            teed_image_url: f26,
-                            teed_preprocess: f27,
-                        })
+                        match (f19,) {
+                            (Some(f19),) => {
+                                Ok(SdxlControlnetUnionInput {
+                                    canny_image_url: f0,
+                                    canny_preprocess: f1,
+                                    controlnet_conditioning_scale: f2,
+                                    depth_image_url: f3,
+                                    depth_preprocess: f4,
+                                    embeddings: f5,
+                                    enable_safety_checker: f6,
+                                    expand_prompt: f7,
+                                    format: f8,
+                                    guidance_scale: f9,
+                                    image_size: f10,
+                                    loras: f11,
+                                    negative_prompt: f12,
+                                    normal_image_url: f13,
+                                    normal_preprocess: f14,
+                                    num_images: f15,
+                                    num_inference_steps: f16,
+                                    openpose_image_url: f17,
+                                    openpose_preprocess: f18,
+                                    prompt: f19,
+                                    request_id: f20,
+                                    safety_checker_version: f21,
+                                    seed: f22,
+                                    segmentation_image_url: f23,
+                                    segmentation_preprocess: f24,
+                                    sync_mode: f25,
+                                    teed_image_url: f26,
+                                    teed_preprocess: f27,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -637,10 +613,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("path", &self.path)?;
-                __fal::optional_entry(&mut map, "tokens", &self.tokens)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("path", &self.path);
+                map.opt("tokens", &self.tokens);
                 map.end()
             }
         }
@@ -671,10 +646,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Embedding {
-                            path: __fal::required(f0, "path")?,
-                            tokens: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(Embedding { path: f0, tokens: f1 }),
+                            (None,) => Err(__fal::missing("path")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -962,10 +937,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("height", &self.height);
+                map.opt("width", &self.width);
                 map.end()
             }
         }
@@ -1066,11 +1040,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "force", &self.force)?;
-                map.serialize_entry("path", &self.path)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("force", &self.force);
+                map.put("path", &self.path);
+                map.opt("scale", &self.scale);
                 map.end()
             }
         }
@@ -1104,11 +1077,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LoraWeightType2 {
-                            force: f0,
-                            path: __fal::required(f1, "path")?,
-                            scale: f2,
-                        })
+                        match (f1,) {
+                            (Some(f1),) => {
+                                Ok(LoraWeightType2 {
+                                    force: f0,
+                                    path: f1,
+                                    scale: f2,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("path")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -1252,13 +1230,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("timings", &self.timings)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("timings", &self.timings);
+                map.put("seed", &self.seed);
+                map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -1300,13 +1277,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(SdxlControlnetUnionOutput {
-                            images: __fal::required(f0, "images")?,
-                            timings: __fal::required(f1, "timings")?,
-                            seed: __fal::required(f2, "seed")?,
-                            has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                            prompt: __fal::required(f4, "prompt")?,
-                        })
+                        match (f0, f1, f2, f3, f4) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                Ok(SdxlControlnetUnionOutput {
+                                    images: f0,
+                                    timings: f1,
+                                    seed: f2,
+                                    has_nsfw_concepts: f3,
+                                    prompt: f4,
+                                })
+                            }
+                            (None, _, _, _, _) => Err(__fal::missing("images")),
+                            (_, None, _, _, _) => Err(__fal::missing("timings")),
+                            (_, _, None, _, _) => Err(__fal::missing("seed")),
+                            (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                            (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -51,16 +51,15 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "upscale_mode", &self.upscale_mode)?;
-                        __fal::optional_entry(&mut map, "upscale_factor", &self.upscale_factor)?;
-                        __fal::optional_entry(&mut map, "target_resolution", &self.target_resolution)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "noise_scale", &self.noise_scale)?;
-                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_url", &self.image_url);
+                        map.opt("upscale_mode", &self.upscale_mode);
+                        map.opt("upscale_factor", &self.upscale_factor);
+                        map.opt("target_resolution", &self.target_resolution);
+                        map.opt("seed", &self.seed);
+                        map.opt("noise_scale", &self.noise_scale);
+                        map.opt("output_format", &self.output_format);
+                        map.opt("sync_mode", &self.sync_mode);
                         map.end()
                     }
                 }
@@ -117,16 +116,21 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(SeedvrUpscaleImageInput {
-                                    image_url: __fal::required(f0, "image_url")?,
-                                    upscale_mode: f1,
-                                    upscale_factor: f2,
-                                    target_resolution: f3,
-                                    seed: f4,
-                                    noise_scale: f5,
-                                    output_format: f6,
-                                    sync_mode: f7,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(SeedvrUpscaleImageInput {
+                                            image_url: f0,
+                                            upscale_mode: f1,
+                                            upscale_factor: f2,
+                                            target_resolution: f3,
+                                            seed: f4,
+                                            noise_scale: f5,
+                                            output_format: f6,
+                                            sync_mode: f7,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -325,10 +329,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image", &self.image)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image", &self.image);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -359,10 +362,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(SeedvrUpscaleImageOutput {
-                                    image: __fal::required(f0, "image")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(SeedvrUpscaleImageOutput {
+                                            image: f0,
+                                            seed: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("image")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -59,18 +59,17 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video_url", &self.video_url)?;
-                        __fal::optional_entry(&mut map, "upscale_mode", &self.upscale_mode)?;
-                        __fal::optional_entry(&mut map, "upscale_factor", &self.upscale_factor)?;
-                        __fal::optional_entry(&mut map, "target_resolution", &self.target_resolution)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "noise_scale", &self.noise_scale)?;
-                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __fal::optional_entry(&mut map, "output_quality", &self.output_quality)?;
-                        __fal::optional_entry(&mut map, "output_write_mode", &self.output_write_mode)?;
-                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video_url", &self.video_url);
+                        map.opt("upscale_mode", &self.upscale_mode);
+                        map.opt("upscale_factor", &self.upscale_factor);
+                        map.opt("target_resolution", &self.target_resolution);
+                        map.opt("seed", &self.seed);
+                        map.opt("noise_scale", &self.noise_scale);
+                        map.opt("output_format", &self.output_format);
+                        map.opt("output_quality", &self.output_quality);
+                        map.opt("output_write_mode", &self.output_write_mode);
+                        map.opt("sync_mode", &self.sync_mode);
                         map.end()
                     }
                 }
@@ -133,18 +132,23 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(SeedvrUpscaleVideoInput {
-                                    video_url: __fal::required(f0, "video_url")?,
-                                    upscale_mode: f1,
-                                    upscale_factor: f2,
-                                    target_resolution: f3,
-                                    seed: f4,
-                                    noise_scale: f5,
-                                    output_format: f6,
-                                    output_quality: f7,
-                                    output_write_mode: f8,
-                                    sync_mode: f9,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(SeedvrUpscaleVideoInput {
+                                            video_url: f0,
+                                            upscale_mode: f1,
+                                            upscale_factor: f2,
+                                            target_resolution: f3,
+                                            seed: f4,
+                                            noise_scale: f5,
+                                            output_format: f6,
+                                            output_quality: f7,
+                                            output_write_mode: f8,
+                                            sync_mode: f9,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -548,10 +552,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -582,10 +585,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(SeedvrUpscaleVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(SeedvrUpscaleVideoOutput {
+                                            video: f0,
+                                            seed: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("video")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

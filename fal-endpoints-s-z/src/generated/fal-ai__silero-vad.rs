@@ -19,9 +19,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio_url", &self.audio_url)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio_url", &self.audio_url);
                 map.end()
             }
         }
@@ -49,9 +48,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(SileroVadInput {
-                            audio_url: __fal::required(f0, "audio_url")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(SileroVadInput { audio_url: f0 }),
+                            (None,) => Err(__fal::missing("audio_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -98,10 +98,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("has_speech", &self.has_speech)?;
-                map.serialize_entry("timestamps", &self.timestamps)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("has_speech", &self.has_speech);
+                map.put("timestamps", &self.timestamps);
                 map.end()
             }
         }
@@ -133,10 +132,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(SileroVadOutput {
-                            has_speech: __fal::required(f0, "has_speech")?,
-                            timestamps: __fal::required(f1, "timestamps")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(SileroVadOutput {
+                                    has_speech: f0,
+                                    timestamps: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("has_speech")),
+                            (_, None) => Err(__fal::missing("timestamps")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -155,10 +160,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("start", &self.start)?;
-                map.serialize_entry("end", &self.end)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("start", &self.start);
+                map.put("end", &self.end);
                 map.end()
             }
         }
@@ -188,10 +192,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(SpeechTimestamp {
-                            start: __fal::required(f0, "start")?,
-                            end: __fal::required(f1, "end")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(SpeechTimestamp {
+                                    start: f0,
+                                    end: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("start")),
+                            (_, None) => Err(__fal::missing("end")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -53,21 +53,16 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("target_sizes", &self.target_sizes)?;
-                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_images_per_size",
-                    &self.num_images_per_size,
-                )?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("target_sizes", &self.target_sizes);
+                map.opt("prompt", &self.prompt);
+                map.opt("num_images_per_size", &self.num_images_per_size);
+                map.opt("resolution", &self.resolution);
+                map.opt("output_format", &self.output_format);
+                map.opt("safety_tolerance", &self.safety_tolerance);
+                map.opt("seed", &self.seed);
+                map.opt("sync_mode", &self.sync_mode);
                 map.end()
             }
         }
@@ -127,17 +122,23 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(SmartResizeInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            target_sizes: __fal::required(f1, "target_sizes")?,
-                            prompt: f2,
-                            num_images_per_size: f3,
-                            resolution: f4,
-                            output_format: f5,
-                            safety_tolerance: f6,
-                            seed: f7,
-                            sync_mode: f8,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(SmartResizeInput {
+                                    image_url: f0,
+                                    target_sizes: f1,
+                                    prompt: f2,
+                                    num_images_per_size: f3,
+                                    resolution: f4,
+                                    output_format: f5,
+                                    safety_tolerance: f6,
+                                    seed: f7,
+                                    sync_mode: f8,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("target_sizes")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -532,11 +533,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("description", &self.description)?;
-                map.serialize_entry("results", &self.results)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("description", &self.description);
+                map.put("results", &self.results);
                 map.end()
             }
         }
@@ -570,11 +570,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(SmartResizeOutput {
-                            images: __fal::required(f0, "images")?,
-                            description: __fal::required(f1, "description")?,
-                            results: __fal::required(f2, "results")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(SmartResizeOutput {
+                                    images: f0,
+                                    description: f1,
+                                    results: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("images")),
+                            (_, None, _) => Err(__fal::missing("description")),
+                            (_, _, None) => Err(__fal::missing("results")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -601,14 +608,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("description", &self.description)?;
-                map.serialize_entry("width", &self.width)?;
-                map.serialize_entry("height", &self.height)?;
-                map.serialize_entry("aspect_ratio", &self.aspect_ratio)?;
-                map.serialize_entry("resolution", &self.resolution)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("description", &self.description);
+                map.put("width", &self.width);
+                map.put("height", &self.height);
+                map.put("aspect_ratio", &self.aspect_ratio);
+                map.put("resolution", &self.resolution);
                 map.end()
             }
         }
@@ -659,14 +665,24 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(SmartResizeResult {
-                            images: __fal::required(f0, "images")?,
-                            description: __fal::required(f1, "description")?,
-                            width: __fal::required(f2, "width")?,
-                            height: __fal::required(f3, "height")?,
-                            aspect_ratio: __fal::required(f4, "aspect_ratio")?,
-                            resolution: __fal::required(f5, "resolution")?,
-                        })
+                        match (f0, f1, f2, f3, f4, f5) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4), Some(f5)) => {
+                                Ok(SmartResizeResult {
+                                    images: f0,
+                                    description: f1,
+                                    width: f2,
+                                    height: f3,
+                                    aspect_ratio: f4,
+                                    resolution: f5,
+                                })
+                            }
+                            (None, _, _, _, _, _) => Err(__fal::missing("images")),
+                            (_, None, _, _, _, _) => Err(__fal::missing("description")),
+                            (_, _, None, _, _, _) => Err(__fal::missing("width")),
+                            (_, _, _, None, _, _) => Err(__fal::missing("height")),
+                            (_, _, _, _, None, _) => Err(__fal::missing("aspect_ratio")),
+                            (_, _, _, _, _, None) => Err(__fal::missing("resolution")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -19,9 +19,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio_url", &self.audio_url)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio_url", &self.audio_url);
                 map.end()
             }
         }
@@ -49,9 +48,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(SmartTurnInput {
-                            audio_url: __fal::required(f0, "audio_url")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(SmartTurnInput { audio_url: f0 }),
+                            (None,) => Err(__fal::missing("audio_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -99,11 +99,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prediction", &self.prediction)?;
-                map.serialize_entry("probability", &self.probability)?;
-                map.serialize_entry("metrics", &self.metrics)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prediction", &self.prediction);
+                map.put("probability", &self.probability);
+                map.put("metrics", &self.metrics);
                 map.end()
             }
         }
@@ -139,11 +138,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(SmartTurnOutput {
-                            prediction: __fal::required(f0, "prediction")?,
-                            probability: __fal::required(f1, "probability")?,
-                            metrics: __fal::required(f2, "metrics")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(SmartTurnOutput {
+                                    prediction: f0,
+                                    probability: f1,
+                                    metrics: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("prediction")),
+                            (_, None, _) => Err(__fal::missing("probability")),
+                            (_, _, None) => Err(__fal::missing("metrics")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -25,10 +25,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    map.serialize_entry("name", &self.name)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.put("name", &self.name);
                     map.end()
                 }
             }
@@ -60,10 +59,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sora2CharactersInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                name: __fal::required(f1, "name")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Sora2CharactersInput {
+                                        video_url: f0,
+                                        name: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video_url")),
+                                (_, None) => Err(__fal::missing("name")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -130,10 +135,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("id", &self.id)?;
-                    map.serialize_entry("name", &self.name)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("id", &self.id);
+                    map.put("name", &self.name);
                     map.end()
                 }
             }
@@ -163,10 +167,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sora2CharactersOutput {
-                                id: __fal::required(f0, "id")?,
-                                name: __fal::required(f1, "name")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Sora2CharactersOutput {
+                                        id: f0,
+                                        name: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("id")),
+                                (_, None) => Err(__fal::missing("name")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

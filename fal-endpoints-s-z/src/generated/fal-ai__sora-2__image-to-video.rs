@@ -53,21 +53,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "delete_video", &self.delete_video)?;
-                    __fal::optional_entry(&mut map, "model", &self.model)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "detect_and_block_ip",
-                        &self.detect_and_block_ip,
-                    )?;
-                    __fal::optional_entry(&mut map, "character_ids", &self.character_ids)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("duration", &self.duration);
+                    map.opt("delete_video", &self.delete_video);
+                    map.opt("model", &self.model);
+                    map.opt("detect_and_block_ip", &self.detect_and_block_ip);
+                    map.opt("character_ids", &self.character_ids);
+                    map.put("image_url", &self.image_url);
                     map.end()
                 }
             }
@@ -127,17 +122,23 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sora2ImageToVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                resolution: f1,
-                                aspect_ratio: f2,
-                                duration: f3,
-                                delete_video: f4,
-                                model: f5,
-                                detect_and_block_ip: f6,
-                                character_ids: f7,
-                                image_url: __fal::required(f8, "image_url")?,
-                            })
+                            match (f0, f8) {
+                                (Some(f0), Some(f8)) => {
+                                    Ok(Sora2ImageToVideoInput {
+                                        prompt: f0,
+                                        resolution: f1,
+                                        aspect_ratio: f2,
+                                        duration: f3,
+                                        delete_video: f4,
+                                        model: f5,
+                                        detect_and_block_ip: f6,
+                                        character_ids: f7,
+                                        image_url: f8,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("image_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -517,12 +518,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("video_id", &self.video_id)?;
-                    __fal::optional_entry(&mut map, "thumbnail", &self.thumbnail)?;
-                    __fal::optional_entry(&mut map, "spritesheet", &self.spritesheet)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("video_id", &self.video_id);
+                    map.opt("thumbnail", &self.thumbnail);
+                    map.opt("spritesheet", &self.spritesheet);
                     map.end()
                 }
             }
@@ -560,12 +560,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Sora2ImageToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                video_id: __fal::required(f1, "video_id")?,
-                                thumbnail: f2,
-                                spritesheet: f3,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Sora2ImageToVideoOutput {
+                                        video: f0,
+                                        video_id: f1,
+                                        thumbnail: f2,
+                                        spritesheet: f3,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video")),
+                                (_, None) => Err(__fal::missing("video_id")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -604,17 +610,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("url", &self.url)?;
-                    __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                    __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                    __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("url", &self.url);
+                    map.opt("content_type", &self.content_type);
+                    map.opt("file_name", &self.file_name);
+                    map.opt("file_size", &self.file_size);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
+                    map.opt("fps", &self.fps);
+                    map.opt("duration", &self.duration);
+                    map.opt("num_frames", &self.num_frames);
                     map.end()
                 }
             }
@@ -674,17 +679,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoFile {
-                                url: __fal::required(f0, "url")?,
-                                content_type: f1,
-                                file_name: f2,
-                                file_size: f3,
-                                width: f4,
-                                height: f5,
-                                fps: f6,
-                                duration: f7,
-                                num_frames: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoFile {
+                                        url: f0,
+                                        content_type: f1,
+                                        file_name: f2,
+                                        file_size: f3,
+                                        width: f4,
+                                        height: f5,
+                                        fps: f6,
+                                        duration: f7,
+                                        num_frames: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -25,10 +25,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "use_pnc", &self.use_pnc)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio_url", &self.audio_url);
+                    map.opt("use_pnc", &self.use_pnc);
                     map.end()
                 }
             }
@@ -60,10 +59,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(SpeechToTextStreamInput {
-                                audio_url: __fal::required(f0, "audio_url")?,
-                                use_pnc: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(SpeechToTextStreamInput {
+                                        audio_url: f0,
+                                        use_pnc: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -25,10 +25,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "use_pnc", &self.use_pnc)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio_url", &self.audio_url);
+                    map.opt("use_pnc", &self.use_pnc);
                     map.end()
                 }
             }
@@ -60,10 +59,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(SpeechToTextTurboInput {
-                                audio_url: __fal::required(f0, "audio_url")?,
-                                use_pnc: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(SpeechToTextTurboInput {
+                                        audio_url: f0,
+                                        use_pnc: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -114,10 +118,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("output", &self.output)?;
-                    __fal::optional_entry(&mut map, "partial", &self.partial)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("output", &self.output);
+                    map.opt("partial", &self.partial);
                     map.end()
                 }
             }
@@ -149,10 +152,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(SpeechToTextTurboOutput {
-                                output: __fal::required(f0, "output")?,
-                                partial: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(SpeechToTextTurboOutput {
+                                        output: f0,
+                                        partial: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("output")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

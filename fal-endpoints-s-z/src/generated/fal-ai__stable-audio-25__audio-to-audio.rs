@@ -50,20 +50,15 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "total_seconds", &self.total_seconds)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("audio_url", &self.audio_url);
+                    map.opt("strength", &self.strength);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("total_seconds", &self.total_seconds);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("seed", &self.seed);
                     map.end()
                 }
             }
@@ -120,16 +115,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(StableAudio25AudioToAudioInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                audio_url: __fal::required(f1, "audio_url")?,
-                                strength: f2,
-                                num_inference_steps: f3,
-                                total_seconds: f4,
-                                guidance_scale: f5,
-                                sync_mode: f6,
-                                seed: f7,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(StableAudio25AudioToAudioInput {
+                                        prompt: f0,
+                                        audio_url: f1,
+                                        strength: f2,
+                                        num_inference_steps: f3,
+                                        total_seconds: f4,
+                                        guidance_scale: f5,
+                                        sync_mode: f6,
+                                        seed: f7,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("audio_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -252,10 +253,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -286,10 +286,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(StableAudio25AudioToAudioOutput {
-                                audio: __fal::required(f0, "audio")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(StableAudio25AudioToAudioOutput {
+                                        audio: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("audio")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -42,18 +42,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "seconds_total", &self.seconds_total)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("seconds_total", &self.seconds_total);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("seed", &self.seed);
                     map.end()
                 }
             }
@@ -104,14 +99,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(StableAudio25TextToAudioInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                seconds_total: f1,
-                                num_inference_steps: f2,
-                                guidance_scale: f3,
-                                sync_mode: f4,
-                                seed: f5,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(StableAudio25TextToAudioInput {
+                                        prompt: f0,
+                                        seconds_total: f1,
+                                        num_inference_steps: f2,
+                                        guidance_scale: f3,
+                                        sync_mode: f4,
+                                        seed: f5,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -215,10 +215,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -249,10 +248,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(StableAudio25TextToAudioOutput {
-                                audio: __fal::required(f0, "audio")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(StableAudio25TextToAudioOutput {
+                                        audio: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("audio")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

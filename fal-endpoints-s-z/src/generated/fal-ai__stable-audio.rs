@@ -34,12 +34,11 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "seconds_start", &self.seconds_start)?;
-                __fal::optional_entry(&mut map, "seconds_total", &self.seconds_total)?;
-                __fal::optional_entry(&mut map, "steps", &self.steps)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("seconds_start", &self.seconds_start);
+                map.opt("seconds_total", &self.seconds_total);
+                map.opt("steps", &self.steps);
                 map.end()
             }
         }
@@ -79,12 +78,17 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(StableAudioInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            seconds_start: f1,
-                            seconds_total: f2,
-                            steps: f3,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(StableAudioInput {
+                                    prompt: f0,
+                                    seconds_start: f1,
+                                    seconds_total: f2,
+                                    steps: f3,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -171,9 +175,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("audio_file", &self.audio_file)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("audio_file", &self.audio_file);
                 map.end()
             }
         }
@@ -201,9 +204,14 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(StableAudioOutput {
-                            audio_file: __fal::required(f0, "audio_file")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(StableAudioOutput {
+                                    audio_file: f0,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("audio_file")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -53,25 +53,16 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("audio_url", &self.audio_url)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "audio_guidance_scale",
-                    &self.audio_guidance_scale,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "perturbation", &self.perturbation)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("audio_url", &self.audio_url);
+                map.put("prompt", &self.prompt);
+                map.opt("aspect_ratio", &self.aspect_ratio);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("audio_guidance_scale", &self.audio_guidance_scale);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("seed", &self.seed);
+                map.opt("perturbation", &self.perturbation);
                 map.end()
             }
         }
@@ -131,17 +122,24 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(StableAvatarInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            audio_url: __fal::required(f1, "audio_url")?,
-                            prompt: __fal::required(f2, "prompt")?,
-                            aspect_ratio: f3,
-                            guidance_scale: f4,
-                            audio_guidance_scale: f5,
-                            num_inference_steps: f6,
-                            seed: f7,
-                            perturbation: f8,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(StableAvatarInput {
+                                    image_url: f0,
+                                    audio_url: f1,
+                                    prompt: f2,
+                                    aspect_ratio: f3,
+                                    guidance_scale: f4,
+                                    audio_guidance_scale: f5,
+                                    num_inference_steps: f6,
+                                    seed: f7,
+                                    perturbation: f8,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("image_url")),
+                            (_, None, _) => Err(__fal::missing("audio_url")),
+                            (_, _, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -358,9 +356,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -388,9 +385,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(StableAvatarOutput {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(StableAvatarOutput { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

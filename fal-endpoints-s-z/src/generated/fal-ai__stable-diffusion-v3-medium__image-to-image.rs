@@ -67,28 +67,19 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_url", &self.image_url)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "prompt_expansion", &self.prompt_expansion)?;
-                    __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_url", &self.image_url);
+                    map.put("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("prompt_expansion", &self.prompt_expansion);
+                    map.opt("image_size", &self.image_size);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("seed", &self.seed);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("num_images", &self.num_images);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("strength", &self.strength);
                     map.end()
                 }
             }
@@ -157,20 +148,26 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(StableDiffusionV3MediumImageToImageInput {
-                                image_url: __fal::required(f0, "image_url")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                                negative_prompt: f2,
-                                prompt_expansion: f3,
-                                image_size: f4,
-                                num_inference_steps: f5,
-                                seed: f6,
-                                guidance_scale: f7,
-                                sync_mode: f8,
-                                num_images: f9,
-                                enable_safety_checker: f10,
-                                strength: f11,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(StableDiffusionV3MediumImageToImageInput {
+                                        image_url: f0,
+                                        prompt: f1,
+                                        negative_prompt: f2,
+                                        prompt_expansion: f3,
+                                        image_size: f4,
+                                        num_inference_steps: f5,
+                                        seed: f6,
+                                        guidance_scale: f7,
+                                        sync_mode: f8,
+                                        num_images: f9,
+                                        enable_safety_checker: f10,
+                                        strength: f11,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_url")),
+                                (_, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -327,10 +324,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
                     map.end()
                 }
             }
@@ -594,14 +590,13 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("timings", &self.timings)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("num_images", &self.num_images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("timings", &self.timings);
+                    map.put("seed", &self.seed);
+                    map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                    map.put("prompt", &self.prompt);
+                    map.put("num_images", &self.num_images);
                     map.end()
                 }
             }
@@ -652,14 +647,24 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(StableDiffusionV3MediumImageToImageOutput {
-                                images: __fal::required(f0, "images")?,
-                                timings: __fal::required(f1, "timings")?,
-                                seed: __fal::required(f2, "seed")?,
-                                has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                                prompt: __fal::required(f4, "prompt")?,
-                                num_images: __fal::required(f5, "num_images")?,
-                            })
+                            match (f0, f1, f2, f3, f4, f5) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4), Some(f5)) => {
+                                    Ok(StableDiffusionV3MediumImageToImageOutput {
+                                        images: f0,
+                                        timings: f1,
+                                        seed: f2,
+                                        has_nsfw_concepts: f3,
+                                        prompt: f4,
+                                        num_images: f5,
+                                    })
+                                }
+                                (None, _, _, _, _, _) => Err(__fal::missing("images")),
+                                (_, None, _, _, _, _) => Err(__fal::missing("timings")),
+                                (_, _, None, _, _, _) => Err(__fal::missing("seed")),
+                                (_, _, _, None, _, _) => Err(__fal::missing("has_nsfw_concepts")),
+                                (_, _, _, _, None, _) => Err(__fal::missing("prompt")),
+                                (_, _, _, _, _, None) => Err(__fal::missing("num_images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -63,29 +63,20 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(&mut map, "controlnet", &self.controlnet)?;
-                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __fal::optional_entry(&mut map, "loras", &self.loras)?;
-                __fal::optional_entry(&mut map, "ip_adapter", &self.ip_adapter)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("seed", &self.seed);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("sync_mode", &self.sync_mode);
+                map.opt("num_images", &self.num_images);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("output_format", &self.output_format);
+                map.opt("controlnet", &self.controlnet);
+                map.opt("image_size", &self.image_size);
+                map.opt("loras", &self.loras);
+                map.opt("ip_adapter", &self.ip_adapter);
                 map.end()
             }
         }
@@ -157,21 +148,26 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(StableDiffusionV35LargeInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            negative_prompt: f1,
-                            num_inference_steps: f2,
-                            seed: f3,
-                            guidance_scale: f4,
-                            sync_mode: f5,
-                            num_images: f6,
-                            enable_safety_checker: f7,
-                            output_format: f8,
-                            controlnet: f9,
-                            image_size: f10,
-                            loras: f11,
-                            ip_adapter: f12,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(StableDiffusionV35LargeInput {
+                                    prompt: f0,
+                                    negative_prompt: f1,
+                                    num_inference_steps: f2,
+                                    seed: f3,
+                                    guidance_scale: f4,
+                                    sync_mode: f5,
+                                    num_images: f6,
+                                    enable_safety_checker: f7,
+                                    output_format: f8,
+                                    controlnet: f9,
+                                    image_size: f10,
+                                    loras: f11,
+                                    ip_adapter: f12,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -343,13 +339,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("path", &self.path)?;
-                map.serialize_entry("control_image_url", &self.control_image_url)?;
-                __fal::optional_entry(&mut map, "conditioning_scale", &self.conditioning_scale)?;
-                __fal::optional_entry(&mut map, "start_percentage", &self.start_percentage)?;
-                __fal::optional_entry(&mut map, "end_percentage", &self.end_percentage)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("path", &self.path);
+                map.put("control_image_url", &self.control_image_url);
+                map.opt("conditioning_scale", &self.conditioning_scale);
+                map.opt("start_percentage", &self.start_percentage);
+                map.opt("end_percentage", &self.end_percentage);
                 map.end()
             }
         }
@@ -397,13 +392,19 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ControlNet {
-                            path: __fal::required(f0, "path")?,
-                            control_image_url: __fal::required(f1, "control_image_url")?,
-                            conditioning_scale: f2,
-                            start_percentage: f3,
-                            end_percentage: f4,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(ControlNet {
+                                    path: f0,
+                                    control_image_url: f1,
+                                    conditioning_scale: f2,
+                                    start_percentage: f3,
+                                    end_percentage: f4,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("path")),
+                            (_, None) => Err(__fal::missing("control_image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -492,10 +493,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "width", &self.width)?;
-                __fal::optional_entry(&mut map, "height", &self.height)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("width", &self.width);
+                map.opt("height", &self.height);
                 map.end()
             }
         }
@@ -770,26 +770,17 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("path", &self.path)?;
-                __fal::optional_entry(&mut map, "subfolder", &self.subfolder)?;
-                __fal::optional_entry(&mut map, "weight_name", &self.weight_name)?;
-                map.serialize_entry("image_encoder_path", &self.image_encoder_path)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "image_encoder_subfolder",
-                    &self.image_encoder_subfolder,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "image_encoder_weight_name",
-                    &self.image_encoder_weight_name,
-                )?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "mask_image_url", &self.mask_image_url)?;
-                __fal::optional_entry(&mut map, "mask_threshold", &self.mask_threshold)?;
-                map.serialize_entry("scale", &self.scale)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("path", &self.path);
+                map.opt("subfolder", &self.subfolder);
+                map.opt("weight_name", &self.weight_name);
+                map.put("image_encoder_path", &self.image_encoder_path);
+                map.opt("image_encoder_subfolder", &self.image_encoder_subfolder);
+                map.opt("image_encoder_weight_name", &self.image_encoder_weight_name);
+                map.put("image_url", &self.image_url);
+                map.opt("mask_image_url", &self.mask_image_url);
+                map.opt("mask_threshold", &self.mask_threshold);
+                map.put("scale", &self.scale);
                 map.end()
             }
         }
@@ -852,18 +843,26 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(IpAdapter {
-                            path: __fal::required(f0, "path")?,
-                            subfolder: f1,
-                            weight_name: f2,
-                            image_encoder_path: __fal::required(f3, "image_encoder_path")?,
-                            image_encoder_subfolder: f4,
-                            image_encoder_weight_name: f5,
-                            image_url: __fal::required(f6, "image_url")?,
-                            mask_image_url: f7,
-                            mask_threshold: f8,
-                            scale: __fal::required(f9, "scale")?,
-                        })
+                        match (f0, f3, f6, f9) {
+                            (Some(f0), Some(f3), Some(f6), Some(f9)) => {
+                                Ok(IpAdapter {
+                                    path: f0,
+                                    subfolder: f1,
+                                    weight_name: f2,
+                                    image_encoder_path: f3,
+                                    image_encoder_subfolder: f4,
+                                    image_encoder_weight_name: f5,
+                                    image_url: f6,
+                                    mask_image_url: f7,
+                                    mask_threshold: f8,
+                                    scale: f9,
+                                })
+                            }
+                            (None, _, _, _) => Err(__fal::missing("path")),
+                            (_, None, _, _) => Err(__fal::missing("image_encoder_path")),
+                            (_, _, None, _) => Err(__fal::missing("image_url")),
+                            (_, _, _, None) => Err(__fal::missing("scale")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -959,10 +958,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("path", &self.path)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("path", &self.path);
+                map.opt("scale", &self.scale);
                 map.end()
             }
         }
@@ -993,10 +991,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LoraWeight {
-                            path: __fal::required(f0, "path")?,
-                            scale: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(LoraWeight { path: f0, scale: f1 }),
+                            (None,) => Err(__fal::missing("path")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -1130,13 +1128,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images", &self.images)?;
-                map.serialize_entry("timings", &self.timings)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images", &self.images);
+                map.put("timings", &self.timings);
+                map.put("seed", &self.seed);
+                map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -1178,13 +1175,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(StableDiffusionV35LargeOutput {
-                            images: __fal::required(f0, "images")?,
-                            timings: __fal::required(f1, "timings")?,
-                            seed: __fal::required(f2, "seed")?,
-                            has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                            prompt: __fal::required(f4, "prompt")?,
-                        })
+                        match (f0, f1, f2, f3, f4) {
+                            (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                Ok(StableDiffusionV35LargeOutput {
+                                    images: f0,
+                                    timings: f1,
+                                    seed: f2,
+                                    has_nsfw_concepts: f3,
+                                    prompt: f4,
+                                })
+                            }
+                            (None, _, _, _, _) => Err(__fal::missing("images")),
+                            (_, None, _, _, _) => Err(__fal::missing("timings")),
+                            (_, _, None, _, _) => Err(__fal::missing("seed")),
+                            (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                            (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

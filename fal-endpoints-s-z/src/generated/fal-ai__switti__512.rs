@@ -78,30 +78,21 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "sampling_top_k", &self.sampling_top_k)?;
-                    __fal::optional_entry(&mut map, "sampling_top_p", &self.sampling_top_p)?;
-                    __fal::optional_entry(&mut map, "more_smooth", &self.more_smooth)?;
-                    __fal::optional_entry(&mut map, "more_diverse", &self.more_diverse)?;
-                    __fal::optional_entry(&mut map, "smooth_start_si", &self.smooth_start_si)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "turn_off_cfg_start_si",
-                        &self.turn_off_cfg_start_si,
-                    )?;
-                    __fal::optional_entry(&mut map, "last_scale_temp", &self.last_scale_temp)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("sampling_top_k", &self.sampling_top_k);
+                    map.opt("sampling_top_p", &self.sampling_top_p);
+                    map.opt("more_smooth", &self.more_smooth);
+                    map.opt("more_diverse", &self.more_diverse);
+                    map.opt("smooth_start_si", &self.smooth_start_si);
+                    map.opt("turn_off_cfg_start_si", &self.turn_off_cfg_start_si);
+                    map.opt("last_scale_temp", &self.last_scale_temp);
+                    map.opt("seed", &self.seed);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("output_format", &self.output_format);
                     map.end()
                 }
             }
@@ -176,22 +167,27 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Switti512Input {
-                                prompt: __fal::required(f0, "prompt")?,
-                                negative_prompt: f1,
-                                sampling_top_k: f2,
-                                sampling_top_p: f3,
-                                more_smooth: f4,
-                                more_diverse: f5,
-                                smooth_start_si: f6,
-                                turn_off_cfg_start_si: f7,
-                                last_scale_temp: f8,
-                                seed: f9,
-                                guidance_scale: f10,
-                                sync_mode: f11,
-                                enable_safety_checker: f12,
-                                output_format: f13,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Switti512Input {
+                                        prompt: f0,
+                                        negative_prompt: f1,
+                                        sampling_top_k: f2,
+                                        sampling_top_p: f3,
+                                        more_smooth: f4,
+                                        more_diverse: f5,
+                                        smooth_start_si: f6,
+                                        turn_off_cfg_start_si: f7,
+                                        last_scale_temp: f8,
+                                        seed: f9,
+                                        guidance_scale: f10,
+                                        sync_mode: f11,
+                                        enable_safety_checker: f12,
+                                        output_format: f13,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -464,13 +460,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("timings", &self.timings)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("timings", &self.timings);
+                    map.put("seed", &self.seed);
+                    map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
+                    map.put("prompt", &self.prompt);
                     map.end()
                 }
             }
@@ -512,13 +507,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Switti512Output {
-                                images: __fal::required(f0, "images")?,
-                                timings: __fal::required(f1, "timings")?,
-                                seed: __fal::required(f2, "seed")?,
-                                has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
-                                prompt: __fal::required(f4, "prompt")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(Switti512Output {
+                                        images: f0,
+                                        timings: f1,
+                                        seed: f2,
+                                        has_nsfw_concepts: f3,
+                                        prompt: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("images")),
+                                (_, None, _, _, _) => Err(__fal::missing("timings")),
+                                (_, _, None, _, _) => Err(__fal::missing("seed")),
+                                (_, _, _, None, _) => Err(__fal::missing("has_nsfw_concepts")),
+                                (_, _, _, _, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

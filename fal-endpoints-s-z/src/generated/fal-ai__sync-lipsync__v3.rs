@@ -29,11 +29,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.put("audio_url", &self.audio_url);
+                    map.opt("sync_mode", &self.sync_mode);
                     map.end()
                 }
             }
@@ -67,11 +66,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(SyncLipsyncV3Input {
-                                video_url: __fal::required(f0, "video_url")?,
-                                audio_url: __fal::required(f1, "audio_url")?,
-                                sync_mode: f2,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(SyncLipsyncV3Input {
+                                        video_url: f0,
+                                        audio_url: f1,
+                                        sync_mode: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("video_url")),
+                                (_, None) => Err(__fal::missing("audio_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -126,9 +131,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -156,9 +160,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(SyncLipsyncV3Output {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(SyncLipsyncV3Output { video: f0 }),
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

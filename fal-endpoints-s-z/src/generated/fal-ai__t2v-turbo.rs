@@ -41,18 +41,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __fal::optional_entry(&mut map, "export_fps", &self.export_fps)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("seed", &self.seed);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("num_frames", &self.num_frames);
+                map.opt("export_fps", &self.export_fps);
                 map.end()
             }
         }
@@ -103,14 +98,19 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(T2vTurboInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            seed: f1,
-                            num_inference_steps: f2,
-                            guidance_scale: f3,
-                            num_frames: f4,
-                            export_fps: f5,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(T2vTurboInput {
+                                    prompt: f0,
+                                    seed: f1,
+                                    num_inference_steps: f2,
+                                    guidance_scale: f3,
+                                    num_frames: f4,
+                                    export_fps: f5,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -230,9 +230,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -260,9 +259,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(T2vTurboOutput {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(T2vTurboOutput { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -37,17 +37,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
+                map.opt("prompt", &self.prompt);
+                map.opt("seed", &self.seed);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("cfg_scale", &self.cfg_scale);
                 map.end()
             }
         }
@@ -95,13 +90,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ThinksoundInput {
-                            video_url: __fal::required(f0, "video_url")?,
-                            prompt: f1,
-                            seed: f2,
-                            num_inference_steps: f3,
-                            cfg_scale: f4,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(ThinksoundInput {
+                                    video_url: f0,
+                                    prompt: f1,
+                                    seed: f2,
+                                    num_inference_steps: f3,
+                                    cfg_scale: f4,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("video_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -194,10 +194,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -229,10 +228,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(ThinksoundOutput {
-                            video: __fal::required(f0, "video")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(ThinksoundOutput {
+                                    video: f0,
+                                    prompt: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

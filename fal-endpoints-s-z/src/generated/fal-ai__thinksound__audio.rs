@@ -39,17 +39,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("prompt", &self.prompt);
+                    map.opt("seed", &self.seed);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("cfg_scale", &self.cfg_scale);
                     map.end()
                 }
             }
@@ -97,13 +92,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ThinksoundAudioInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                prompt: f1,
-                                seed: f2,
-                                num_inference_steps: f3,
-                                cfg_scale: f4,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ThinksoundAudioInput {
+                                        video_url: f0,
+                                        prompt: f1,
+                                        seed: f2,
+                                        num_inference_steps: f3,
+                                        cfg_scale: f4,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -196,10 +196,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
+                    map.put("prompt", &self.prompt);
                     map.end()
                 }
             }
@@ -231,10 +230,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ThinksoundAudioOutput {
-                                audio: __fal::required(f0, "audio")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(ThinksoundAudioOutput {
+                                        audio: f0,
+                                        prompt: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("audio")),
+                                (_, None) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

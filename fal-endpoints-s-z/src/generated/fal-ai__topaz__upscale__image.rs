@@ -77,34 +77,25 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "model", &self.model)?;
-                        __fal::optional_entry(&mut map, "upscale_factor", &self.upscale_factor)?;
-                        __fal::optional_entry(&mut map, "crop_to_fill", &self.crop_to_fill)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __fal::optional_entry(&mut map, "subject_detection", &self.subject_detection)?;
-                        __fal::optional_entry(&mut map, "face_enhancement", &self.face_enhancement)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "face_enhancement_creativity",
-                            &self.face_enhancement_creativity,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "face_enhancement_strength",
-                            &self.face_enhancement_strength,
-                        )?;
-                        __fal::optional_entry(&mut map, "sharpen", &self.sharpen)?;
-                        __fal::optional_entry(&mut map, "denoise", &self.denoise)?;
-                        __fal::optional_entry(&mut map, "fix_compression", &self.fix_compression)?;
-                        __fal::optional_entry(&mut map, "strength", &self.strength)?;
-                        __fal::optional_entry(&mut map, "creativity", &self.creativity)?;
-                        __fal::optional_entry(&mut map, "texture", &self.texture)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "autoprompt", &self.autoprompt)?;
-                        __fal::optional_entry(&mut map, "detail", &self.detail)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("model", &self.model);
+                        map.opt("upscale_factor", &self.upscale_factor);
+                        map.opt("crop_to_fill", &self.crop_to_fill);
+                        map.put("image_url", &self.image_url);
+                        map.opt("output_format", &self.output_format);
+                        map.opt("subject_detection", &self.subject_detection);
+                        map.opt("face_enhancement", &self.face_enhancement);
+                        map.opt("face_enhancement_creativity", &self.face_enhancement_creativity);
+                        map.opt("face_enhancement_strength", &self.face_enhancement_strength);
+                        map.opt("sharpen", &self.sharpen);
+                        map.opt("denoise", &self.denoise);
+                        map.opt("fix_compression", &self.fix_compression);
+                        map.opt("strength", &self.strength);
+                        map.opt("creativity", &self.creativity);
+                        map.opt("texture", &self.texture);
+                        map.opt("prompt", &self.prompt);
+                        map.opt("autoprompt", &self.autoprompt);
+                        map.opt("detail", &self.detail);
                         map.end()
                     }
                 }
@@ -191,26 +182,31 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(TopazUpscaleImageInput {
-                                    model: f0,
-                                    upscale_factor: f1,
-                                    crop_to_fill: f2,
-                                    image_url: __fal::required(f3, "image_url")?,
-                                    output_format: f4,
-                                    subject_detection: f5,
-                                    face_enhancement: f6,
-                                    face_enhancement_creativity: f7,
-                                    face_enhancement_strength: f8,
-                                    sharpen: f9,
-                                    denoise: f10,
-                                    fix_compression: f11,
-                                    strength: f12,
-                                    creativity: f13,
-                                    texture: f14,
-                                    prompt: f15,
-                                    autoprompt: f16,
-                                    detail: f17,
-                                })
+                                match (f3,) {
+                                    (Some(f3),) => {
+                                        Ok(TopazUpscaleImageInput {
+                                            model: f0,
+                                            upscale_factor: f1,
+                                            crop_to_fill: f2,
+                                            image_url: f3,
+                                            output_format: f4,
+                                            subject_detection: f5,
+                                            face_enhancement: f6,
+                                            face_enhancement_creativity: f7,
+                                            face_enhancement_strength: f8,
+                                            sharpen: f9,
+                                            denoise: f10,
+                                            fix_compression: f11,
+                                            strength: f12,
+                                            creativity: f13,
+                                            texture: f14,
+                                            prompt: f15,
+                                            autoprompt: f16,
+                                            detail: f17,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -759,9 +755,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image", &self.image)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image", &self.image);
                         map.end()
                     }
                 }
@@ -789,9 +784,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(TopazUpscaleImageOutput {
-                                    image: __fal::required(f0, "image")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(TopazUpscaleImageOutput {
+                                            image: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

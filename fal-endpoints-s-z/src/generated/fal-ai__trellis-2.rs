@@ -160,114 +160,46 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "ss_guidance_strength",
-                    &self.ss_guidance_strength,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "ss_guidance_rescale",
-                    &self.ss_guidance_rescale,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "ss_guidance_interval_start",
-                    &self.ss_guidance_interval_start,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "ss_guidance_interval_end",
-                    &self.ss_guidance_interval_end,
-                )?;
-                __fal::optional_entry(&mut map, "ss_sampling_steps", &self.ss_sampling_steps)?;
-                __fal::optional_entry(&mut map, "ss_rescale_t", &self.ss_rescale_t)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "shape_slat_guidance_strength",
-                    &self.shape_slat_guidance_strength,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "shape_slat_guidance_rescale",
-                    &self.shape_slat_guidance_rescale,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.opt("seed", &self.seed);
+                map.opt("resolution", &self.resolution);
+                map.opt("ss_guidance_strength", &self.ss_guidance_strength);
+                map.opt("ss_guidance_rescale", &self.ss_guidance_rescale);
+                map.opt("ss_guidance_interval_start", &self.ss_guidance_interval_start);
+                map.opt("ss_guidance_interval_end", &self.ss_guidance_interval_end);
+                map.opt("ss_sampling_steps", &self.ss_sampling_steps);
+                map.opt("ss_rescale_t", &self.ss_rescale_t);
+                map.opt("shape_slat_guidance_strength", &self.shape_slat_guidance_strength);
+                map.opt("shape_slat_guidance_rescale", &self.shape_slat_guidance_rescale);
+                map.opt(
                     "shape_slat_guidance_interval_start",
                     &self.shape_slat_guidance_interval_start,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
+                );
+                map.opt(
                     "shape_slat_guidance_interval_end",
                     &self.shape_slat_guidance_interval_end,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "shape_slat_sampling_steps",
-                    &self.shape_slat_sampling_steps,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "shape_slat_rescale_t",
-                    &self.shape_slat_rescale_t,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "tex_slat_guidance_strength",
-                    &self.tex_slat_guidance_strength,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "tex_slat_guidance_rescale",
-                    &self.tex_slat_guidance_rescale,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
+                );
+                map.opt("shape_slat_sampling_steps", &self.shape_slat_sampling_steps);
+                map.opt("shape_slat_rescale_t", &self.shape_slat_rescale_t);
+                map.opt("tex_slat_guidance_strength", &self.tex_slat_guidance_strength);
+                map.opt("tex_slat_guidance_rescale", &self.tex_slat_guidance_rescale);
+                map.opt(
                     "tex_slat_guidance_interval_start",
                     &self.tex_slat_guidance_interval_start,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "tex_slat_guidance_interval_end",
-                    &self.tex_slat_guidance_interval_end,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "tex_slat_sampling_steps",
-                    &self.tex_slat_sampling_steps,
-                )?;
-                __fal::optional_entry(&mut map, "tex_slat_rescale_t", &self.tex_slat_rescale_t)?;
-                __fal::optional_entry(&mut map, "decimation_target", &self.decimation_target)?;
-                __fal::optional_entry(&mut map, "texture_size", &self.texture_size)?;
-                __fal::optional_entry(&mut map, "remesh", &self.remesh)?;
-                __fal::optional_entry(&mut map, "remesh_band", &self.remesh_band)?;
-                __fal::optional_entry(&mut map, "remesh_project", &self.remesh_project)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "uv_unwrap_angle_threshold_deg",
-                    &self.uv_unwrap_angle_threshold_deg,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "uv_unwrap_refine_iterations",
-                    &self.uv_unwrap_refine_iterations,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "uv_unwrap_global_iterations",
-                    &self.uv_unwrap_global_iterations,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "uv_unwrap_smooth_strength",
-                    &self.uv_unwrap_smooth_strength,
-                )?;
-                map.serialize_entry("image_url", &self.image_url)?;
+                );
+                map.opt("tex_slat_guidance_interval_end", &self.tex_slat_guidance_interval_end);
+                map.opt("tex_slat_sampling_steps", &self.tex_slat_sampling_steps);
+                map.opt("tex_slat_rescale_t", &self.tex_slat_rescale_t);
+                map.opt("decimation_target", &self.decimation_target);
+                map.opt("texture_size", &self.texture_size);
+                map.opt("remesh", &self.remesh);
+                map.opt("remesh_band", &self.remesh_band);
+                map.opt("remesh_project", &self.remesh_project);
+                map.opt("uv_unwrap_angle_threshold_deg", &self.uv_unwrap_angle_threshold_deg);
+                map.opt("uv_unwrap_refine_iterations", &self.uv_unwrap_refine_iterations);
+                map.opt("uv_unwrap_global_iterations", &self.uv_unwrap_global_iterations);
+                map.opt("uv_unwrap_smooth_strength", &self.uv_unwrap_smooth_strength);
+                map.put("image_url", &self.image_url);
                 map.end()
             }
         }
@@ -390,38 +322,43 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Trellis2Input {
-                            seed: f0,
-                            resolution: f1,
-                            ss_guidance_strength: f2,
-                            ss_guidance_rescale: f3,
-                            ss_guidance_interval_start: f4,
-                            ss_guidance_interval_end: f5,
-                            ss_sampling_steps: f6,
-                            ss_rescale_t: f7,
-                            shape_slat_guidance_strength: f8,
-                            shape_slat_guidance_rescale: f9,
-                            shape_slat_guidance_interval_start: f10,
-                            shape_slat_guidance_interval_end: f11,
-                            shape_slat_sampling_steps: f12,
-                            shape_slat_rescale_t: f13,
-                            tex_slat_guidance_strength: f14,
-                            tex_slat_guidance_rescale: f15,
-                            tex_slat_guidance_interval_start: f16,
-                            tex_slat_guidance_interval_end: f17,
-                            tex_slat_sampling_steps: f18,
-                            tex_slat_rescale_t: f19,
-                            decimation_target: f20,
-                            texture_size: f21,
-                            remesh: f22,
-                            remesh_band: f23,
-                            remesh_project: f24,
-                            uv_unwrap_angle_threshold_deg: f25,
-                            uv_unwrap_refine_iterations: f26,
-                            uv_unwrap_global_iterations: f27,
-                            uv_unwrap_smooth_strength: f28,
-                            image_url: __fal::required(f29, "image_url")?,
-                        })
+                        match (f29,) {
+                            (Some(f29),) => {
+                                Ok(Trellis2Input {
+                                    seed: f0,
+                                    resolution: f1,
+                                    ss_guidance_strength: f2,
+                                    ss_guidance_rescale: f3,
+                                    ss_guidance_interval_start: f4,
+                                    ss_guidance_interval_end: f5,
+                                    ss_sampling_steps: f6,
+                                    ss_rescale_t: f7,
+                                    shape_slat_guidance_strength: f8,
+                                    shape_slat_guidance_rescale: f9,
+                                    shape_slat_guidance_interval_start: f10,
+                                    shape_slat_guidance_interval_end: f11,
+                                    shape_slat_sampling_steps: f12,
+                                    shape_slat_rescale_t: f13,
+                                    tex_slat_guidance_strength: f14,
+                                    tex_slat_guidance_rescale: f15,
+                                    tex_slat_guidance_interval_start: f16,
+                                    tex_slat_guidance_interval_end: f17,
+                                    tex_slat_sampling_steps: f18,
+                                    tex_slat_rescale_t: f19,
+                                    decimation_target: f20,
+                                    texture_size: f21,
+                                    remesh: f22,
+                                    remesh_band: f23,
+                                    remesh_project: f24,
+                                    uv_unwrap_angle_threshold_deg: f25,
+                                    uv_unwrap_refine_iterations: f26,
+                                    uv_unwrap_global_iterations: f27,
+                                    uv_unwrap_smooth_strength: f28,
+                                    image_url: f29,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -948,9 +885,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("model_glb", &self.model_glb)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("model_glb", &self.model_glb);
                 map.end()
             }
         }
@@ -978,9 +914,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Trellis2Output {
-                            model_glb: __fal::required(f0, "model_glb")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(Trellis2Output { model_glb: f0 }),
+                            (None,) => Err(__fal::missing("model_glb")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

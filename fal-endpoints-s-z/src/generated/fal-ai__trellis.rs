@@ -51,28 +51,15 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "ss_guidance_strength",
-                    &self.ss_guidance_strength,
-                )?;
-                __fal::optional_entry(&mut map, "ss_sampling_steps", &self.ss_sampling_steps)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "slat_guidance_strength",
-                    &self.slat_guidance_strength,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "slat_sampling_steps",
-                    &self.slat_sampling_steps,
-                )?;
-                __fal::optional_entry(&mut map, "mesh_simplify", &self.mesh_simplify)?;
-                __fal::optional_entry(&mut map, "texture_size", &self.texture_size)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("seed", &self.seed);
+                map.opt("ss_guidance_strength", &self.ss_guidance_strength);
+                map.opt("ss_sampling_steps", &self.ss_sampling_steps);
+                map.opt("slat_guidance_strength", &self.slat_guidance_strength);
+                map.opt("slat_sampling_steps", &self.slat_sampling_steps);
+                map.opt("mesh_simplify", &self.mesh_simplify);
+                map.opt("texture_size", &self.texture_size);
                 map.end()
             }
         }
@@ -129,16 +116,21 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(TrellisInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            seed: f1,
-                            ss_guidance_strength: f2,
-                            ss_sampling_steps: f3,
-                            slat_guidance_strength: f4,
-                            slat_sampling_steps: f5,
-                            mesh_simplify: f6,
-                            texture_size: f7,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(TrellisInput {
+                                    image_url: f0,
+                                    seed: f1,
+                                    ss_guidance_strength: f2,
+                                    ss_sampling_steps: f3,
+                                    slat_guidance_strength: f4,
+                                    slat_sampling_steps: f5,
+                                    mesh_simplify: f6,
+                                    texture_size: f7,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -286,10 +278,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("model_mesh", &self.model_mesh)?;
-                map.serialize_entry("timings", &self.timings)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("model_mesh", &self.model_mesh);
+                map.put("timings", &self.timings);
                 map.end()
             }
         }
@@ -321,10 +312,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(TrellisOutput {
-                            model_mesh: __fal::required(f0, "model_mesh")?,
-                            timings: __fal::required(f1, "timings")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(TrellisOutput {
+                                    model_mesh: f0,
+                                    timings: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("model_mesh")),
+                            (_, None) => Err(__fal::missing("timings")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -55,29 +55,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_urls", &self.image_urls)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "ss_guidance_strength",
-                        &self.ss_guidance_strength,
-                    )?;
-                    __fal::optional_entry(&mut map, "ss_sampling_steps", &self.ss_sampling_steps)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "slat_guidance_strength",
-                        &self.slat_guidance_strength,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "slat_sampling_steps",
-                        &self.slat_sampling_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "mesh_simplify", &self.mesh_simplify)?;
-                    __fal::optional_entry(&mut map, "texture_size", &self.texture_size)?;
-                    __fal::optional_entry(&mut map, "multiimage_algo", &self.multiimage_algo)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_urls", &self.image_urls);
+                    map.opt("seed", &self.seed);
+                    map.opt("ss_guidance_strength", &self.ss_guidance_strength);
+                    map.opt("ss_sampling_steps", &self.ss_sampling_steps);
+                    map.opt("slat_guidance_strength", &self.slat_guidance_strength);
+                    map.opt("slat_sampling_steps", &self.slat_sampling_steps);
+                    map.opt("mesh_simplify", &self.mesh_simplify);
+                    map.opt("texture_size", &self.texture_size);
+                    map.opt("multiimage_algo", &self.multiimage_algo);
                     map.end()
                 }
             }
@@ -137,17 +124,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(TrellisMultiInput {
-                                image_urls: __fal::required(f0, "image_urls")?,
-                                seed: f1,
-                                ss_guidance_strength: f2,
-                                ss_sampling_steps: f3,
-                                slat_guidance_strength: f4,
-                                slat_sampling_steps: f5,
-                                mesh_simplify: f6,
-                                texture_size: f7,
-                                multiimage_algo: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(TrellisMultiInput {
+                                        image_urls: f0,
+                                        seed: f1,
+                                        ss_guidance_strength: f2,
+                                        ss_sampling_steps: f3,
+                                        slat_guidance_strength: f4,
+                                        slat_sampling_steps: f5,
+                                        mesh_simplify: f6,
+                                        texture_size: f7,
+                                        multiimage_algo: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("image_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -389,10 +381,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("model_mesh", &self.model_mesh)?;
-                    map.serialize_entry("timings", &self.timings)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("model_mesh", &self.model_mesh);
+                    map.put("timings", &self.timings);
                     map.end()
                 }
             }
@@ -424,10 +415,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(TrellisMultiOutput {
-                                model_mesh: __fal::required(f0, "model_mesh")?,
-                                timings: __fal::required(f1, "timings")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(TrellisMultiOutput {
+                                        model_mesh: f0,
+                                        timings: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("model_mesh")),
+                                (_, None) => Err(__fal::missing("timings")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

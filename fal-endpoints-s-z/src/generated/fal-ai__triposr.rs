@@ -37,17 +37,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "do_remove_background",
-                    &self.do_remove_background,
-                )?;
-                __fal::optional_entry(&mut map, "foreground_ratio", &self.foreground_ratio)?;
-                __fal::optional_entry(&mut map, "mc_resolution", &self.mc_resolution)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.opt("output_format", &self.output_format);
+                map.opt("do_remove_background", &self.do_remove_background);
+                map.opt("foreground_ratio", &self.foreground_ratio);
+                map.opt("mc_resolution", &self.mc_resolution);
                 map.end()
             }
         }
@@ -95,13 +90,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(TriposrInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            output_format: f1,
-                            do_remove_background: f2,
-                            foreground_ratio: f3,
-                            mc_resolution: f4,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(TriposrInput {
+                                    image_url: f0,
+                                    output_format: f1,
+                                    do_remove_background: f2,
+                                    foreground_ratio: f3,
+                                    mc_resolution: f4,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -275,11 +275,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("model_mesh", &self.model_mesh)?;
-                map.serialize_entry("timings", &self.timings)?;
-                __fal::optional_entry(&mut map, "remeshing_dir", &self.remeshing_dir)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("model_mesh", &self.model_mesh);
+                map.put("timings", &self.timings);
+                map.opt("remeshing_dir", &self.remeshing_dir);
                 map.end()
             }
         }
@@ -315,11 +314,17 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(TriposrOutput {
-                            model_mesh: __fal::required(f0, "model_mesh")?,
-                            timings: __fal::required(f1, "timings")?,
-                            remeshing_dir: f2,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(TriposrOutput {
+                                    model_mesh: f0,
+                                    timings: f1,
+                                    remeshing_dir: f2,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("model_mesh")),
+                            (_, None) => Err(__fal::missing("timings")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -40,14 +40,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("images_data_url", &self.images_data_url)?;
-                __fal::optional_entry(&mut map, "trigger_phrase", &self.trigger_phrase)?;
-                __fal::optional_entry(&mut map, "steps", &self.steps)?;
-                __fal::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
-                __fal::optional_entry(&mut map, "training_style", &self.training_style)?;
-                __fal::optional_entry(&mut map, "face_crop", &self.face_crop)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("images_data_url", &self.images_data_url);
+                map.opt("trigger_phrase", &self.trigger_phrase);
+                map.opt("steps", &self.steps);
+                map.opt("learning_rate", &self.learning_rate);
+                map.opt("training_style", &self.training_style);
+                map.opt("face_crop", &self.face_crop);
                 map.end()
             }
         }
@@ -98,14 +97,19 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(TurboFluxTrainerInput {
-                            images_data_url: __fal::required(f0, "images_data_url")?,
-                            trigger_phrase: f1,
-                            steps: f2,
-                            learning_rate: f3,
-                            training_style: f4,
-                            face_crop: f5,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(TurboFluxTrainerInput {
+                                    images_data_url: f0,
+                                    trigger_phrase: f1,
+                                    steps: f2,
+                                    learning_rate: f3,
+                                    training_style: f4,
+                                    face_crop: f5,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("images_data_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -283,10 +287,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("diffusers_lora_file", &self.diffusers_lora_file)?;
-                map.serialize_entry("config_file", &self.config_file)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("diffusers_lora_file", &self.diffusers_lora_file);
+                map.put("config_file", &self.config_file);
                 map.end()
             }
         }
@@ -318,10 +321,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(TurboFluxTrainerOutput {
-                            diffusers_lora_file: __fal::required(f0, "diffusers_lora_file")?,
-                            config_file: __fal::required(f1, "config_file")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(TurboFluxTrainerOutput {
+                                    diffusers_lora_file: f0,
+                                    config_file: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("diffusers_lora_file")),
+                            (_, None) => Err(__fal::missing("config_file")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

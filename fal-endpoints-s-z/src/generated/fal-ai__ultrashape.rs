@@ -41,18 +41,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("model_url", &self.model_url)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "octree_resolution", &self.octree_resolution)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "remove_background", &self.remove_background)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("model_url", &self.model_url);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("octree_resolution", &self.octree_resolution);
+                map.opt("seed", &self.seed);
+                map.opt("remove_background", &self.remove_background);
                 map.end()
             }
         }
@@ -103,14 +98,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(UltrashapeInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            model_url: __fal::required(f1, "model_url")?,
-                            num_inference_steps: f2,
-                            octree_resolution: f3,
-                            seed: f4,
-                            remove_background: f5,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(UltrashapeInput {
+                                    image_url: f0,
+                                    model_url: f1,
+                                    num_inference_steps: f2,
+                                    octree_resolution: f3,
+                                    seed: f4,
+                                    remove_background: f5,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("image_url")),
+                            (_, None) => Err(__fal::missing("model_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -203,9 +204,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("model_glb", &self.model_glb)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("model_glb", &self.model_glb);
                 map.end()
             }
         }
@@ -233,9 +233,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(UltrashapeOutput {
-                            model_glb: __fal::required(f0, "model_glb")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(UltrashapeOutput { model_glb: f0 }),
+                            (None,) => Err(__fal::missing("model_glb")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -76,25 +76,20 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("reference_image_urls", &self.reference_image_urls)?;
-                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
-                    __fal::optional_entry(&mut map, "top_k", &self.top_k)?;
-                    __fal::optional_entry(&mut map, "repetition_penalty", &self.repetition_penalty)?;
-                    __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
-                    __fal::optional_entry(&mut map, "output_size", &self.output_size)?;
-                    __fal::optional_entry(&mut map, "fill_color", &self.fill_color)?;
-                    __fal::optional_entry(&mut map, "stroke_color", &self.stroke_color)?;
-                    __fal::optional_entry(&mut map, "stroke_width", &self.stroke_width)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("reference_image_urls", &self.reference_image_urls);
+                    map.opt("temperature", &self.temperature);
+                    map.opt("seed", &self.seed);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("top_p", &self.top_p);
+                    map.opt("top_k", &self.top_k);
+                    map.opt("repetition_penalty", &self.repetition_penalty);
+                    map.opt("max_tokens", &self.max_tokens);
+                    map.opt("output_size", &self.output_size);
+                    map.opt("fill_color", &self.fill_color);
+                    map.opt("stroke_color", &self.stroke_color);
+                    map.opt("stroke_width", &self.stroke_width);
                     map.end()
                 }
             }
@@ -166,21 +161,27 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VecglypherImageToSvgInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                reference_image_urls: __fal::required(f1, "reference_image_urls")?,
-                                temperature: f2,
-                                seed: f3,
-                                enable_safety_checker: f4,
-                                top_p: f5,
-                                top_k: f6,
-                                repetition_penalty: f7,
-                                max_tokens: f8,
-                                output_size: f9,
-                                fill_color: f10,
-                                stroke_color: f11,
-                                stroke_width: f12,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(VecglypherImageToSvgInput {
+                                        prompt: f0,
+                                        reference_image_urls: f1,
+                                        temperature: f2,
+                                        seed: f3,
+                                        enable_safety_checker: f4,
+                                        top_p: f5,
+                                        top_k: f6,
+                                        repetition_penalty: f7,
+                                        max_tokens: f8,
+                                        output_size: f9,
+                                        fill_color: f10,
+                                        stroke_color: f11,
+                                        stroke_width: f12,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("reference_image_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -383,12 +384,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
-                    map.serialize_entry("svg_content", &self.svg_content)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    map.serialize_entry("timings", &self.timings)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
+                    map.put("svg_content", &self.svg_content);
+                    map.put("seed", &self.seed);
+                    map.put("timings", &self.timings);
                     map.end()
                 }
             }
@@ -426,12 +426,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VecglypherImageToSvgOutput {
-                                image: __fal::required(f0, "image")?,
-                                svg_content: __fal::required(f1, "svg_content")?,
-                                seed: __fal::required(f2, "seed")?,
-                                timings: __fal::required(f3, "timings")?,
-                            })
+                            match (f0, f1, f2, f3) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                                    Ok(VecglypherImageToSvgOutput {
+                                        image: f0,
+                                        svg_content: f1,
+                                        seed: f2,
+                                        timings: f3,
+                                    })
+                                }
+                                (None, _, _, _) => Err(__fal::missing("image")),
+                                (_, None, _, _) => Err(__fal::missing("svg_content")),
+                                (_, _, None, _) => Err(__fal::missing("seed")),
+                                (_, _, _, None) => Err(__fal::missing("timings")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -40,15 +40,14 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "enhance_prompt", &self.enhance_prompt)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "auto_fix", &self.auto_fix)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("aspect_ratio", &self.aspect_ratio);
+                map.opt("duration", &self.duration);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("enhance_prompt", &self.enhance_prompt);
+                map.opt("seed", &self.seed);
+                map.opt("auto_fix", &self.auto_fix);
                 map.end()
             }
         }
@@ -102,15 +101,20 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Veo2Input {
-                            prompt: __fal::required(f0, "prompt")?,
-                            aspect_ratio: f1,
-                            duration: f2,
-                            negative_prompt: f3,
-                            enhance_prompt: f4,
-                            seed: f5,
-                            auto_fix: f6,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(Veo2Input {
+                                    prompt: f0,
+                                    aspect_ratio: f1,
+                                    duration: f2,
+                                    negative_prompt: f3,
+                                    enhance_prompt: f4,
+                                    seed: f5,
+                                    auto_fix: f6,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -370,9 +374,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -400,9 +403,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Veo2Output {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(Veo2Output { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -56,18 +56,17 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "auto_fix", &self.auto_fix)?;
-                    __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("duration", &self.duration);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("generate_audio", &self.generate_audio);
+                    map.opt("seed", &self.seed);
+                    map.opt("auto_fix", &self.auto_fix);
+                    map.opt("safety_tolerance", &self.safety_tolerance);
+                    map.put("video_url", &self.video_url);
                     map.end()
                 }
             }
@@ -130,18 +129,24 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Veo31ExtendVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                aspect_ratio: f1,
-                                duration: f2,
-                                negative_prompt: f3,
-                                resolution: f4,
-                                generate_audio: f5,
-                                seed: f6,
-                                auto_fix: f7,
-                                safety_tolerance: f8,
-                                video_url: __fal::required(f9, "video_url")?,
-                            })
+                            match (f0, f9) {
+                                (Some(f0), Some(f9)) => {
+                                    Ok(Veo31ExtendVideoInput {
+                                        prompt: f0,
+                                        aspect_ratio: f1,
+                                        duration: f2,
+                                        negative_prompt: f3,
+                                        resolution: f4,
+                                        generate_audio: f5,
+                                        seed: f6,
+                                        auto_fix: f7,
+                                        safety_tolerance: f8,
+                                        video_url: f9,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -450,9 +455,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -480,9 +484,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Veo31ExtendVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Veo31ExtendVideoOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -60,19 +60,18 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "auto_fix", &self.auto_fix)?;
-                        __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
-                        map.serialize_entry("first_frame_url", &self.first_frame_url)?;
-                        map.serialize_entry("last_frame_url", &self.last_frame_url)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("duration", &self.duration);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("generate_audio", &self.generate_audio);
+                        map.opt("seed", &self.seed);
+                        map.opt("auto_fix", &self.auto_fix);
+                        map.opt("safety_tolerance", &self.safety_tolerance);
+                        map.put("first_frame_url", &self.first_frame_url);
+                        map.put("last_frame_url", &self.last_frame_url);
                         map.end()
                     }
                 }
@@ -138,19 +137,26 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Veo31FastFirstLastFrameToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    aspect_ratio: f1,
-                                    duration: f2,
-                                    negative_prompt: f3,
-                                    resolution: f4,
-                                    generate_audio: f5,
-                                    seed: f6,
-                                    auto_fix: f7,
-                                    safety_tolerance: f8,
-                                    first_frame_url: __fal::required(f9, "first_frame_url")?,
-                                    last_frame_url: __fal::required(f10, "last_frame_url")?,
-                                })
+                                match (f0, f9, f10) {
+                                    (Some(f0), Some(f9), Some(f10)) => {
+                                        Ok(Veo31FastFirstLastFrameToVideoInput {
+                                            prompt: f0,
+                                            aspect_ratio: f1,
+                                            duration: f2,
+                                            negative_prompt: f3,
+                                            resolution: f4,
+                                            generate_audio: f5,
+                                            seed: f6,
+                                            auto_fix: f7,
+                                            safety_tolerance: f8,
+                                            first_frame_url: f9,
+                                            last_frame_url: f10,
+                                        })
+                                    }
+                                    (None, _, _) => Err(__fal::missing("prompt")),
+                                    (_, None, _) => Err(__fal::missing("first_frame_url")),
+                                    (_, _, None) => Err(__fal::missing("last_frame_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -609,9 +615,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -639,9 +644,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Veo31FastFirstLastFrameToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(Veo31FastFirstLastFrameToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -51,16 +51,15 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                        __fal::optional_entry(&mut map, "auto_fix", &self.auto_fix)?;
-                        __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
-                        map.serialize_entry("image_urls", &self.image_urls)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("duration", &self.duration);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("generate_audio", &self.generate_audio);
+                        map.opt("auto_fix", &self.auto_fix);
+                        map.opt("safety_tolerance", &self.safety_tolerance);
+                        map.put("image_urls", &self.image_urls);
                         map.end()
                     }
                 }
@@ -117,16 +116,22 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Veo31FastReferenceToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    aspect_ratio: f1,
-                                    duration: f2,
-                                    resolution: f3,
-                                    generate_audio: f4,
-                                    auto_fix: f5,
-                                    safety_tolerance: f6,
-                                    image_urls: __fal::required(f7, "image_urls")?,
-                                })
+                                match (f0, f7) {
+                                    (Some(f0), Some(f7)) => {
+                                        Ok(Veo31FastReferenceToVideoInput {
+                                            prompt: f0,
+                                            aspect_ratio: f1,
+                                            duration: f2,
+                                            resolution: f3,
+                                            generate_audio: f4,
+                                            auto_fix: f5,
+                                            safety_tolerance: f6,
+                                            image_urls: f7,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("prompt")),
+                                    (_, None) => Err(__fal::missing("image_urls")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -494,9 +499,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -524,9 +528,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(Veo31FastReferenceToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(Veo31FastReferenceToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

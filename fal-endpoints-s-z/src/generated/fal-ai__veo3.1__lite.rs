@@ -50,17 +50,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "auto_fix", &self.auto_fix)?;
-                    __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("duration", &self.duration);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("generate_audio", &self.generate_audio);
+                    map.opt("seed", &self.seed);
+                    map.opt("auto_fix", &self.auto_fix);
+                    map.opt("safety_tolerance", &self.safety_tolerance);
                     map.end()
                 }
             }
@@ -120,17 +119,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Veo31LiteInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                aspect_ratio: f1,
-                                duration: f2,
-                                negative_prompt: f3,
-                                resolution: f4,
-                                generate_audio: f5,
-                                seed: f6,
-                                auto_fix: f7,
-                                safety_tolerance: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Veo31LiteInput {
+                                        prompt: f0,
+                                        aspect_ratio: f1,
+                                        duration: f2,
+                                        negative_prompt: f3,
+                                        resolution: f4,
+                                        generate_audio: f5,
+                                        seed: f6,
+                                        auto_fix: f7,
+                                        safety_tolerance: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -575,9 +579,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -605,9 +608,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Veo31LiteOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(Veo31LiteOutput { video: f0 }),
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

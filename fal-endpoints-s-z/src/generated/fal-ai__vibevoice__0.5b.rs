@@ -33,12 +33,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("script", &self.script)?;
-                    map.serialize_entry("speaker", &self.speaker)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("script", &self.script);
+                    map.put("speaker", &self.speaker);
+                    map.opt("seed", &self.seed);
+                    map.opt("cfg_scale", &self.cfg_scale);
                     map.end()
                 }
             }
@@ -76,12 +75,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Vibevoice05bInput {
-                                script: __fal::required(f0, "script")?,
-                                speaker: __fal::required(f1, "speaker")?,
-                                seed: f2,
-                                cfg_scale: f3,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Vibevoice05bInput {
+                                        script: f0,
+                                        speaker: f1,
+                                        seed: f2,
+                                        cfg_scale: f3,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("script")),
+                                (_, None) => Err(__fal::missing("speaker")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -271,13 +276,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
-                    map.serialize_entry("duration", &self.duration)?;
-                    map.serialize_entry("sample_rate", &self.sample_rate)?;
-                    map.serialize_entry("generation_time", &self.generation_time)?;
-                    map.serialize_entry("rtf", &self.rtf)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
+                    map.put("duration", &self.duration);
+                    map.put("sample_rate", &self.sample_rate);
+                    map.put("generation_time", &self.generation_time);
+                    map.put("rtf", &self.rtf);
                     map.end()
                 }
             }
@@ -325,13 +329,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Vibevoice05bOutput {
-                                audio: __fal::required(f0, "audio")?,
-                                duration: __fal::required(f1, "duration")?,
-                                sample_rate: __fal::required(f2, "sample_rate")?,
-                                generation_time: __fal::required(f3, "generation_time")?,
-                                rtf: __fal::required(f4, "rtf")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(Vibevoice05bOutput {
+                                        audio: f0,
+                                        duration: f1,
+                                        sample_rate: f2,
+                                        generation_time: f3,
+                                        rtf: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("audio")),
+                                (_, None, _, _, _) => Err(__fal::missing("duration")),
+                                (_, _, None, _, _) => Err(__fal::missing("sample_rate")),
+                                (_, _, _, None, _) => Err(__fal::missing("generation_time")),
+                                (_, _, _, _, None) => Err(__fal::missing("rtf")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

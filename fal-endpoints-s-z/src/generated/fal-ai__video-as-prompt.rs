@@ -60,23 +60,18 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                map.serialize_entry("video_description", &self.video_description)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.put("video_url", &self.video_url);
+                map.put("image_url", &self.image_url);
+                map.opt("seed", &self.seed);
+                map.opt("num_frames", &self.num_frames);
+                map.opt("fps", &self.fps);
+                map.put("video_description", &self.video_description);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("aspect_ratio", &self.aspect_ratio);
+                map.opt("resolution", &self.resolution);
+                map.opt("guidance_scale", &self.guidance_scale);
                 map.end()
             }
         }
@@ -142,19 +137,27 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(VideoAsPromptInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            video_url: __fal::required(f1, "video_url")?,
-                            image_url: __fal::required(f2, "image_url")?,
-                            seed: f3,
-                            num_frames: f4,
-                            fps: f5,
-                            video_description: __fal::required(f6, "video_description")?,
-                            enable_safety_checker: f7,
-                            aspect_ratio: f8,
-                            resolution: f9,
-                            guidance_scale: f10,
-                        })
+                        match (f0, f1, f2, f6) {
+                            (Some(f0), Some(f1), Some(f2), Some(f6)) => {
+                                Ok(VideoAsPromptInput {
+                                    prompt: f0,
+                                    video_url: f1,
+                                    image_url: f2,
+                                    seed: f3,
+                                    num_frames: f4,
+                                    fps: f5,
+                                    video_description: f6,
+                                    enable_safety_checker: f7,
+                                    aspect_ratio: f8,
+                                    resolution: f9,
+                                    guidance_scale: f10,
+                                })
+                            }
+                            (None, _, _, _) => Err(__fal::missing("prompt")),
+                            (_, None, _, _) => Err(__fal::missing("video_url")),
+                            (_, _, None, _) => Err(__fal::missing("image_url")),
+                            (_, _, _, None) => Err(__fal::missing("video_description")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -442,9 +445,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -472,9 +474,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(VideoAsPromptOutput {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(VideoAsPromptOutput { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -53,18 +53,17 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("input_concept", &self.input_concept)?;
-                __fal::optional_entry(&mut map, "style", &self.style)?;
-                __fal::optional_entry(&mut map, "camera_style", &self.camera_style)?;
-                __fal::optional_entry(&mut map, "camera_direction", &self.camera_direction)?;
-                __fal::optional_entry(&mut map, "pacing", &self.pacing)?;
-                __fal::optional_entry(&mut map, "special_effects", &self.special_effects)?;
-                __fal::optional_entry(&mut map, "custom_elements", &self.custom_elements)?;
-                __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "model", &self.model)?;
-                __fal::optional_entry(&mut map, "prompt_length", &self.prompt_length)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("input_concept", &self.input_concept);
+                map.opt("style", &self.style);
+                map.opt("camera_style", &self.camera_style);
+                map.opt("camera_direction", &self.camera_direction);
+                map.opt("pacing", &self.pacing);
+                map.opt("special_effects", &self.special_effects);
+                map.opt("custom_elements", &self.custom_elements);
+                map.opt("image_url", &self.image_url);
+                map.opt("model", &self.model);
+                map.opt("prompt_length", &self.prompt_length);
                 map.end()
             }
         }
@@ -127,18 +126,23 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(VideoPromptGeneratorInput {
-                            input_concept: __fal::required(f0, "input_concept")?,
-                            style: f1,
-                            camera_style: f2,
-                            camera_direction: f3,
-                            pacing: f4,
-                            special_effects: f5,
-                            custom_elements: f6,
-                            image_url: f7,
-                            model: f8,
-                            prompt_length: f9,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(VideoPromptGeneratorInput {
+                                    input_concept: f0,
+                                    style: f1,
+                                    camera_style: f2,
+                                    camera_direction: f3,
+                                    pacing: f4,
+                                    special_effects: f5,
+                                    custom_elements: f6,
+                                    image_url: f7,
+                                    model: f8,
+                                    prompt_length: f9,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("input_concept")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -1280,9 +1284,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
                 map.end()
             }
         }
@@ -1310,9 +1313,14 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(VideoPromptGeneratorOutput {
-                            prompt: __fal::required(f0, "prompt")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(VideoPromptGeneratorOutput {
+                                    prompt: f0,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -28,11 +28,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "detailed_analysis", &self.detailed_analysis)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
+                map.put("prompt", &self.prompt);
+                map.opt("detailed_analysis", &self.detailed_analysis);
                 map.end()
             }
         }
@@ -68,11 +67,17 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(VideoUnderstandingInput {
-                            video_url: __fal::required(f0, "video_url")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                            detailed_analysis: f2,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(VideoUnderstandingInput {
+                                    video_url: f0,
+                                    prompt: f1,
+                                    detailed_analysis: f2,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video_url")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -135,9 +140,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("output", &self.output)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("output", &self.output);
                 map.end()
             }
         }
@@ -165,9 +169,14 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(VideoUnderstandingOutput {
-                            output: __fal::required(f0, "output")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(VideoUnderstandingOutput {
+                                    output: f0,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("output")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -24,10 +24,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
+                map.opt("scale", &self.scale);
                 map.end()
             }
         }
@@ -59,10 +58,15 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(VideoUpscalerInput {
-                            video_url: __fal::required(f0, "video_url")?,
-                            scale: f1,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(VideoUpscalerInput {
+                                    video_url: f0,
+                                    scale: f1,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("video_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -121,9 +125,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -151,9 +154,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(VideoUpscalerOutput {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(VideoUpscalerOutput { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

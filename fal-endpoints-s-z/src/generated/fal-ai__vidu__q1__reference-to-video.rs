@@ -40,14 +40,13 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        map.serialize_entry("reference_image_urls", &self.reference_image_urls)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "movement_amplitude", &self.movement_amplitude)?;
-                        __fal::optional_entry(&mut map, "bgm", &self.bgm)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.put("reference_image_urls", &self.reference_image_urls);
+                        map.opt("seed", &self.seed);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("movement_amplitude", &self.movement_amplitude);
+                        map.opt("bgm", &self.bgm);
                         map.end()
                     }
                 }
@@ -98,14 +97,20 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ViduQ1ReferenceToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    reference_image_urls: __fal::required(f1, "reference_image_urls")?,
-                                    seed: f2,
-                                    aspect_ratio: f3,
-                                    movement_amplitude: f4,
-                                    bgm: f5,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(ViduQ1ReferenceToVideoInput {
+                                            prompt: f0,
+                                            reference_image_urls: f1,
+                                            seed: f2,
+                                            aspect_ratio: f3,
+                                            movement_amplitude: f4,
+                                            bgm: f5,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("prompt")),
+                                    (_, None) => Err(__fal::missing("reference_image_urls")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -369,9 +374,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -399,9 +403,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ViduQ1ReferenceToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ViduQ1ReferenceToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -38,13 +38,12 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        map.serialize_entry("start_image_url", &self.start_image_url)?;
-                        map.serialize_entry("end_image_url", &self.end_image_url)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "movement_amplitude", &self.movement_amplitude)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.put("start_image_url", &self.start_image_url);
+                        map.put("end_image_url", &self.end_image_url);
+                        map.opt("seed", &self.seed);
+                        map.opt("movement_amplitude", &self.movement_amplitude);
                         map.end()
                     }
                 }
@@ -92,13 +91,20 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ViduQ1StartEndToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    start_image_url: __fal::required(f1, "start_image_url")?,
-                                    end_image_url: __fal::required(f2, "end_image_url")?,
-                                    seed: f3,
-                                    movement_amplitude: f4,
-                                })
+                                match (f0, f1, f2) {
+                                    (Some(f0), Some(f1), Some(f2)) => {
+                                        Ok(ViduQ1StartEndToVideoInput {
+                                            prompt: f0,
+                                            start_image_url: f1,
+                                            end_image_url: f2,
+                                            seed: f3,
+                                            movement_amplitude: f4,
+                                        })
+                                    }
+                                    (None, _, _) => Err(__fal::missing("prompt")),
+                                    (_, None, _) => Err(__fal::missing("start_image_url")),
+                                    (_, _, None) => Err(__fal::missing("end_image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -262,9 +268,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -292,9 +297,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ViduQ1StartEndToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ViduQ1StartEndToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -38,13 +38,12 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "style", &self.style)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "movement_amplitude", &self.movement_amplitude)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("style", &self.style);
+                        map.opt("seed", &self.seed);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("movement_amplitude", &self.movement_amplitude);
                         map.end()
                     }
                 }
@@ -92,13 +91,18 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ViduQ1TextToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    style: f1,
-                                    seed: f2,
-                                    aspect_ratio: f3,
-                                    movement_amplitude: f4,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ViduQ1TextToVideoInput {
+                                            prompt: f0,
+                                            style: f1,
+                                            seed: f2,
+                                            aspect_ratio: f3,
+                                            movement_amplitude: f4,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -432,9 +436,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -462,9 +465,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ViduQ1TextToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ViduQ1TextToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

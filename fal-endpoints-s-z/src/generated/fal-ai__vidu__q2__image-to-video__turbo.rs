@@ -51,16 +51,15 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            map.serialize_entry("image_url", &self.image_url)?;
-                            __fal::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                            __fal::optional_entry(&mut map, "movement_amplitude", &self.movement_amplitude)?;
-                            __fal::optional_entry(&mut map, "bgm", &self.bgm)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.put("image_url", &self.image_url);
+                            map.opt("end_image_url", &self.end_image_url);
+                            map.opt("seed", &self.seed);
+                            map.opt("duration", &self.duration);
+                            map.opt("resolution", &self.resolution);
+                            map.opt("movement_amplitude", &self.movement_amplitude);
+                            map.opt("bgm", &self.bgm);
                             map.end()
                         }
                     }
@@ -117,16 +116,22 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(ViduQ2ImageToVideoTurboInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        image_url: __fal::required(f1, "image_url")?,
-                                        end_image_url: f2,
-                                        seed: f3,
-                                        duration: f4,
-                                        resolution: f5,
-                                        movement_amplitude: f6,
-                                        bgm: f7,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(ViduQ2ImageToVideoTurboInput {
+                                                prompt: f0,
+                                                image_url: f1,
+                                                end_image_url: f2,
+                                                seed: f3,
+                                                duration: f4,
+                                                resolution: f5,
+                                                movement_amplitude: f6,
+                                                bgm: f7,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("prompt")),
+                                        (_, None) => Err(__fal::missing("image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -402,9 +407,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -432,9 +436,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(ViduQ2ImageToVideoTurboOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(ViduQ2ImageToVideoTurboOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -57,25 +57,16 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "reference_image_urls",
-                                &self.reference_image_urls,
-                            )?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "reference_video_urls",
-                                &self.reference_video_urls,
-                            )?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                            __fal::optional_entry(&mut map, "movement_amplitude", &self.movement_amplitude)?;
-                            __fal::optional_entry(&mut map, "bgm", &self.bgm)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("reference_image_urls", &self.reference_image_urls);
+                            map.opt("reference_video_urls", &self.reference_video_urls);
+                            map.opt("seed", &self.seed);
+                            map.opt("duration", &self.duration);
+                            map.opt("resolution", &self.resolution);
+                            map.opt("aspect_ratio", &self.aspect_ratio);
+                            map.opt("movement_amplitude", &self.movement_amplitude);
+                            map.opt("bgm", &self.bgm);
                             map.end()
                         }
                     }
@@ -135,17 +126,22 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(ViduQ2ReferenceToVideoProInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        reference_image_urls: f1,
-                                        reference_video_urls: f2,
-                                        seed: f3,
-                                        duration: f4,
-                                        resolution: f5,
-                                        aspect_ratio: f6,
-                                        movement_amplitude: f7,
-                                        bgm: f8,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(ViduQ2ReferenceToVideoProInput {
+                                                prompt: f0,
+                                                reference_image_urls: f1,
+                                                reference_video_urls: f2,
+                                                seed: f3,
+                                                duration: f4,
+                                                resolution: f5,
+                                                aspect_ratio: f6,
+                                                movement_amplitude: f7,
+                                                bgm: f8,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -441,9 +437,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -471,9 +466,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(ViduQ2ReferenceToVideoProOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(ViduQ2ReferenceToVideoProOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

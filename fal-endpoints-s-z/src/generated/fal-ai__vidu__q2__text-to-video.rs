@@ -47,15 +47,14 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "movement_amplitude", &self.movement_amplitude)?;
-                        __fal::optional_entry(&mut map, "bgm", &self.bgm)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("seed", &self.seed);
+                        map.opt("duration", &self.duration);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("movement_amplitude", &self.movement_amplitude);
+                        map.opt("bgm", &self.bgm);
                         map.end()
                     }
                 }
@@ -109,15 +108,20 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ViduQ2TextToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    seed: f1,
-                                    duration: f2,
-                                    resolution: f3,
-                                    aspect_ratio: f4,
-                                    movement_amplitude: f5,
-                                    bgm: f6,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ViduQ2TextToVideoInput {
+                                            prompt: f0,
+                                            seed: f1,
+                                            duration: f2,
+                                            resolution: f3,
+                                            aspect_ratio: f4,
+                                            movement_amplitude: f5,
+                                            bgm: f6,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -481,9 +485,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -511,9 +514,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ViduQ2TextToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ViduQ2TextToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

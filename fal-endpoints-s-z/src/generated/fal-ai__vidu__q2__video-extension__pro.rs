@@ -38,13 +38,12 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video_url", &self.video_url)?;
-                            __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video_url", &self.video_url);
+                            map.opt("prompt", &self.prompt);
+                            map.opt("seed", &self.seed);
+                            map.opt("duration", &self.duration);
+                            map.opt("resolution", &self.resolution);
                             map.end()
                         }
                     }
@@ -86,13 +85,18 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(ViduQ2VideoExtensionProInput {
-                                        video_url: __fal::required(f0, "video_url")?,
-                                        prompt: f1,
-                                        seed: f2,
-                                        duration: f3,
-                                        resolution: f4,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(ViduQ2VideoExtensionProInput {
+                                                video_url: f0,
+                                                prompt: f1,
+                                                seed: f2,
+                                                duration: f3,
+                                                resolution: f4,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -255,9 +259,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -285,9 +288,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(ViduQ2VideoExtensionProOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(ViduQ2VideoExtensionProOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

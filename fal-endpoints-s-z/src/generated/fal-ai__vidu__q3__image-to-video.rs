@@ -46,15 +46,14 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        __fal::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "audio", &self.audio)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("prompt", &self.prompt);
+                        map.put("image_url", &self.image_url);
+                        map.opt("end_image_url", &self.end_image_url);
+                        map.opt("duration", &self.duration);
+                        map.opt("seed", &self.seed);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("audio", &self.audio);
                         map.end()
                     }
                 }
@@ -108,15 +107,20 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ViduQ3ImageToVideoInput {
-                                    prompt: f0,
-                                    image_url: __fal::required(f1, "image_url")?,
-                                    end_image_url: f2,
-                                    duration: f3,
-                                    seed: f4,
-                                    resolution: f5,
-                                    audio: f6,
-                                })
+                                match (f1,) {
+                                    (Some(f1),) => {
+                                        Ok(ViduQ3ImageToVideoInput {
+                                            prompt: f0,
+                                            image_url: f1,
+                                            end_image_url: f2,
+                                            duration: f3,
+                                            seed: f4,
+                                            resolution: f5,
+                                            audio: f6,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -303,9 +307,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -333,9 +336,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(ViduQ3ImageToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(ViduQ3ImageToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -47,15 +47,14 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            map.serialize_entry("reference_image_urls", &self.reference_image_urls)?;
-                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                            __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                            __fal::optional_entry(&mut map, "audio", &self.audio)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.put("reference_image_urls", &self.reference_image_urls);
+                            map.opt("duration", &self.duration);
+                            map.opt("seed", &self.seed);
+                            map.opt("aspect_ratio", &self.aspect_ratio);
+                            map.opt("resolution", &self.resolution);
+                            map.opt("audio", &self.audio);
                             map.end()
                         }
                     }
@@ -109,15 +108,21 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(ViduQ3ReferenceToVideoMixInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        reference_image_urls: __fal::required(f1, "reference_image_urls")?,
-                                        duration: f2,
-                                        seed: f3,
-                                        aspect_ratio: f4,
-                                        resolution: f5,
-                                        audio: f6,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(ViduQ3ReferenceToVideoMixInput {
+                                                prompt: f0,
+                                                reference_image_urls: f1,
+                                                duration: f2,
+                                                seed: f3,
+                                                aspect_ratio: f4,
+                                                resolution: f5,
+                                                audio: f6,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("prompt")),
+                                        (_, None) => Err(__fal::missing("reference_image_urls")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -397,9 +402,8 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
                             map.end()
                         }
                     }
@@ -427,9 +431,14 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(ViduQ3ReferenceToVideoMixOutput {
-                                        video: __fal::required(f0, "video")?,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(ViduQ3ReferenceToVideoMixOutput {
+                                                video: f0,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("video")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -34,13 +34,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("reference_image_urls", &self.reference_image_urls)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(&mut map, "movement_amplitude", &self.movement_amplitude)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("reference_image_urls", &self.reference_image_urls);
+                    map.opt("seed", &self.seed);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("movement_amplitude", &self.movement_amplitude);
                     map.end()
                 }
             }
@@ -88,13 +87,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ViduReferenceToVideoInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                reference_image_urls: __fal::required(f1, "reference_image_urls")?,
-                                seed: f2,
-                                aspect_ratio: f3,
-                                movement_amplitude: f4,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(ViduReferenceToVideoInput {
+                                        prompt: f0,
+                                        reference_image_urls: f1,
+                                        seed: f2,
+                                        aspect_ratio: f3,
+                                        movement_amplitude: f4,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("reference_image_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -352,9 +357,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -382,9 +386,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ViduReferenceToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ViduReferenceToVideoOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -31,12 +31,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "template", &self.template)?;
-                    map.serialize_entry("input_image_urls", &self.input_image_urls)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("template", &self.template);
+                    map.put("input_image_urls", &self.input_image_urls);
+                    map.opt("seed", &self.seed);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
                     map.end()
                 }
             }
@@ -76,12 +75,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ViduTemplateToVideoInput {
-                                template: f0,
-                                input_image_urls: __fal::required(f1, "input_image_urls")?,
-                                seed: f2,
-                                aspect_ratio: f3,
-                            })
+                            match (f1,) {
+                                (Some(f1),) => {
+                                    Ok(ViduTemplateToVideoInput {
+                                        template: f0,
+                                        input_image_urls: f1,
+                                        seed: f2,
+                                        aspect_ratio: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("input_image_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1203,9 +1207,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -1233,9 +1236,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(ViduTemplateToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(ViduTemplateToVideoOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

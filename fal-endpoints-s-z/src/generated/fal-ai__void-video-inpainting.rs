@@ -64,36 +64,19 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "quad_mask_video_url",
-                    &self.quad_mask_video_url,
-                )?;
-                __fal::optional_entry(&mut map, "mask_prompt", &self.mask_prompt)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_pass2_refinement",
-                    &self.enable_pass2_refinement,
-                )?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "strength", &self.strength)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
+                map.opt("quad_mask_video_url", &self.quad_mask_video_url);
+                map.opt("mask_prompt", &self.mask_prompt);
+                map.put("prompt", &self.prompt);
+                map.opt("enable_pass2_refinement", &self.enable_pass2_refinement);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("strength", &self.strength);
+                map.opt("seed", &self.seed);
+                map.opt("num_frames", &self.num_frames);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
                 map.end()
             }
         }
@@ -162,20 +145,26 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(VoidVideoInpaintingInput {
-                            video_url: __fal::required(f0, "video_url")?,
-                            quad_mask_video_url: f1,
-                            mask_prompt: f2,
-                            prompt: __fal::required(f3, "prompt")?,
-                            enable_pass2_refinement: f4,
-                            negative_prompt: f5,
-                            num_inference_steps: f6,
-                            guidance_scale: f7,
-                            strength: f8,
-                            seed: f9,
-                            num_frames: f10,
-                            enable_safety_checker: f11,
-                        })
+                        match (f0, f3) {
+                            (Some(f0), Some(f3)) => {
+                                Ok(VoidVideoInpaintingInput {
+                                    video_url: f0,
+                                    quad_mask_video_url: f1,
+                                    mask_prompt: f2,
+                                    prompt: f3,
+                                    enable_pass2_refinement: f4,
+                                    negative_prompt: f5,
+                                    num_inference_steps: f6,
+                                    guidance_scale: f7,
+                                    strength: f8,
+                                    seed: f9,
+                                    num_frames: f10,
+                                    enable_safety_checker: f11,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video_url")),
+                            (_, None) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -335,11 +324,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("timings", &self.timings)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("seed", &self.seed);
+                map.put("timings", &self.timings);
                 map.end()
             }
         }
@@ -373,11 +361,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(VoidVideoInpaintingOutput {
-                            video: __fal::required(f0, "video")?,
-                            seed: __fal::required(f1, "seed")?,
-                            timings: __fal::required(f2, "timings")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(VoidVideoInpaintingOutput {
+                                    video: f0,
+                                    seed: f1,
+                                    timings: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("video")),
+                            (_, None, _) => Err(__fal::missing("seed")),
+                            (_, _, None) => Err(__fal::missing("timings")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -55,21 +55,16 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("training_data_url", &self.training_data_url)?;
-                map.serialize_entry("trigger_phrase", &self.trigger_phrase)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "include_synthetic_captions",
-                    &self.include_synthetic_captions,
-                )?;
-                __fal::optional_entry(&mut map, "use_face_detection", &self.use_face_detection)?;
-                __fal::optional_entry(&mut map, "use_face_cropping", &self.use_face_cropping)?;
-                __fal::optional_entry(&mut map, "use_masks", &self.use_masks)?;
-                __fal::optional_entry(&mut map, "steps", &self.steps)?;
-                __fal::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
-                __fal::optional_entry(&mut map, "is_style", &self.is_style)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("training_data_url", &self.training_data_url);
+                map.put("trigger_phrase", &self.trigger_phrase);
+                map.opt("include_synthetic_captions", &self.include_synthetic_captions);
+                map.opt("use_face_detection", &self.use_face_detection);
+                map.opt("use_face_cropping", &self.use_face_cropping);
+                map.opt("use_masks", &self.use_masks);
+                map.opt("steps", &self.steps);
+                map.opt("learning_rate", &self.learning_rate);
+                map.opt("is_style", &self.is_style);
                 map.end()
             }
         }
@@ -129,17 +124,23 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Wan22ImageTrainerInput {
-                            training_data_url: __fal::required(f0, "training_data_url")?,
-                            trigger_phrase: __fal::required(f1, "trigger_phrase")?,
-                            include_synthetic_captions: f2,
-                            use_face_detection: f3,
-                            use_face_cropping: f4,
-                            use_masks: f5,
-                            steps: f6,
-                            learning_rate: f7,
-                            is_style: f8,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(Wan22ImageTrainerInput {
+                                    training_data_url: f0,
+                                    trigger_phrase: f1,
+                                    include_synthetic_captions: f2,
+                                    use_face_detection: f3,
+                                    use_face_cropping: f4,
+                                    use_masks: f5,
+                                    steps: f6,
+                                    learning_rate: f7,
+                                    is_style: f8,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("training_data_url")),
+                            (_, None) => Err(__fal::missing("trigger_phrase")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -256,11 +257,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("diffusers_lora_file", &self.diffusers_lora_file)?;
-                map.serialize_entry("high_noise_lora", &self.high_noise_lora)?;
-                map.serialize_entry("config_file", &self.config_file)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("diffusers_lora_file", &self.diffusers_lora_file);
+                map.put("high_noise_lora", &self.high_noise_lora);
+                map.put("config_file", &self.config_file);
                 map.end()
             }
         }
@@ -298,11 +298,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(Wan22ImageTrainerOutput {
-                            diffusers_lora_file: __fal::required(f0, "diffusers_lora_file")?,
-                            high_noise_lora: __fal::required(f1, "high_noise_lora")?,
-                            config_file: __fal::required(f2, "config_file")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(Wan22ImageTrainerOutput {
+                                    diffusers_lora_file: f0,
+                                    high_noise_lora: f1,
+                                    config_file: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("diffusers_lora_file")),
+                            (_, None, _) => Err(__fal::missing("high_noise_lora")),
+                            (_, _, None) => Err(__fal::missing("config_file")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

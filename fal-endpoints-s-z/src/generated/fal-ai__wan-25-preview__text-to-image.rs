@@ -48,23 +48,14 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_prompt_expansion",
-                        &self.enable_prompt_expansion,
-                    )?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("num_images", &self.num_images);
+                    map.opt("image_size", &self.image_size);
+                    map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                    map.opt("seed", &self.seed);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
                     map.end()
                 }
             }
@@ -118,15 +109,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Wan25PreviewTextToImageInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                negative_prompt: f1,
-                                num_images: f2,
-                                image_size: f3,
-                                enable_prompt_expansion: f4,
-                                seed: f5,
-                                enable_safety_checker: f6,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(Wan25PreviewTextToImageInput {
+                                        prompt: f0,
+                                        negative_prompt: f1,
+                                        num_images: f2,
+                                        image_size: f3,
+                                        enable_prompt_expansion: f4,
+                                        seed: f5,
+                                        enable_safety_checker: f6,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("prompt")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -236,10 +232,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
                     map.end()
                 }
             }
@@ -503,11 +498,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("seeds", &self.seeds)?;
-                    __fal::optional_entry(&mut map, "actual_prompt", &self.actual_prompt)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("seeds", &self.seeds);
+                    map.opt("actual_prompt", &self.actual_prompt);
                     map.end()
                 }
             }
@@ -541,11 +535,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(Wan25PreviewTextToImageOutput {
-                                images: __fal::required(f0, "images")?,
-                                seeds: __fal::required(f1, "seeds")?,
-                                actual_prompt: f2,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(Wan25PreviewTextToImageOutput {
+                                        images: f0,
+                                        seeds: f1,
+                                        actual_prompt: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("images")),
+                                (_, None) => Err(__fal::missing("seeds")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -44,19 +44,14 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                map.serialize_entry("track", &self.track)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("image_url", &self.image_url);
+                map.put("prompt", &self.prompt);
+                map.put("track", &self.track);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("resolution", &self.resolution);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -110,15 +105,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanAtiInput {
-                            image_url: __fal::required(f0, "image_url")?,
-                            prompt: __fal::required(f1, "prompt")?,
-                            track: __fal::required(f2, "track")?,
-                            num_inference_steps: f3,
-                            guidance_scale: f4,
-                            resolution: f5,
-                            seed: f6,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(WanAtiInput {
+                                    image_url: f0,
+                                    prompt: f1,
+                                    track: f2,
+                                    num_inference_steps: f3,
+                                    guidance_scale: f4,
+                                    resolution: f5,
+                                    seed: f6,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("image_url")),
+                            (_, None, _) => Err(__fal::missing("prompt")),
+                            (_, _, None) => Err(__fal::missing("track")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -297,10 +299,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("x", &self.x)?;
-                map.serialize_entry("y", &self.y)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("x", &self.x);
+                map.put("y", &self.y);
                 map.end()
             }
         }
@@ -330,10 +331,11 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(TrackPoint {
-                            x: __fal::required(f0, "x")?,
-                            y: __fal::required(f1, "y")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => Ok(TrackPoint { x: f0, y: f1 }),
+                            (None, _) => Err(__fal::missing("x")),
+                            (_, None) => Err(__fal::missing("y")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -359,9 +361,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -389,9 +390,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanAtiOutput {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(WanAtiOutput { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -57,22 +57,17 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("subject", &self.subject)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "effect_type", &self.effect_type)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "lora_scale", &self.lora_scale)?;
-                __fal::optional_entry(&mut map, "turbo_mode", &self.turbo_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("subject", &self.subject);
+                map.put("image_url", &self.image_url);
+                map.opt("effect_type", &self.effect_type);
+                map.opt("num_frames", &self.num_frames);
+                map.opt("frames_per_second", &self.frames_per_second);
+                map.opt("seed", &self.seed);
+                map.opt("aspect_ratio", &self.aspect_ratio);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("lora_scale", &self.lora_scale);
+                map.opt("turbo_mode", &self.turbo_mode);
                 map.end()
             }
         }
@@ -135,18 +130,24 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanEffectsInput {
-                            subject: __fal::required(f0, "subject")?,
-                            image_url: __fal::required(f1, "image_url")?,
-                            effect_type: f2,
-                            num_frames: f3,
-                            frames_per_second: f4,
-                            seed: f5,
-                            aspect_ratio: f6,
-                            num_inference_steps: f7,
-                            lora_scale: f8,
-                            turbo_mode: f9,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(WanEffectsInput {
+                                    subject: f0,
+                                    image_url: f1,
+                                    effect_type: f2,
+                                    num_frames: f3,
+                                    frames_per_second: f4,
+                                    seed: f5,
+                                    aspect_ratio: f6,
+                                    num_inference_steps: f7,
+                                    lora_scale: f8,
+                                    turbo_mode: f9,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("subject")),
+                            (_, None) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -657,10 +658,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -691,10 +691,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanEffectsOutput {
-                            video: __fal::required(f0, "video")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(WanEffectsOutput {
+                                    video: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -74,34 +74,21 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __fal::optional_entry(&mut map, "shift", &self.shift)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "match_input_num_frames",
-                    &self.match_input_num_frames,
-                )?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __fal::optional_entry(&mut map, "match_input_fps", &self.match_input_fps)?;
-                __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                map.serialize_entry("control_video_url", &self.control_video_url)?;
-                __fal::optional_entry(&mut map, "preprocess_video", &self.preprocess_video)?;
-                __fal::optional_entry(&mut map, "preprocess_type", &self.preprocess_type)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "reference_image_url",
-                    &self.reference_image_url,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("guidance_scale", &self.guidance_scale);
+                map.opt("shift", &self.shift);
+                map.opt("seed", &self.seed);
+                map.opt("match_input_num_frames", &self.match_input_num_frames);
+                map.opt("num_frames", &self.num_frames);
+                map.opt("match_input_fps", &self.match_input_fps);
+                map.opt("fps", &self.fps);
+                map.put("control_video_url", &self.control_video_url);
+                map.opt("preprocess_video", &self.preprocess_video);
+                map.opt("preprocess_type", &self.preprocess_type);
+                map.opt("reference_image_url", &self.reference_image_url);
                 map.end()
             }
         }
@@ -176,22 +163,28 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanFunControlInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            negative_prompt: f1,
-                            num_inference_steps: f2,
-                            guidance_scale: f3,
-                            shift: f4,
-                            seed: f5,
-                            match_input_num_frames: f6,
-                            num_frames: f7,
-                            match_input_fps: f8,
-                            fps: f9,
-                            control_video_url: __fal::required(f10, "control_video_url")?,
-                            preprocess_video: f11,
-                            preprocess_type: f12,
-                            reference_image_url: f13,
-                        })
+                        match (f0, f10) {
+                            (Some(f0), Some(f10)) => {
+                                Ok(WanFunControlInput {
+                                    prompt: f0,
+                                    negative_prompt: f1,
+                                    num_inference_steps: f2,
+                                    guidance_scale: f3,
+                                    shift: f4,
+                                    seed: f5,
+                                    match_input_num_frames: f6,
+                                    num_frames: f7,
+                                    match_input_fps: f8,
+                                    fps: f9,
+                                    control_video_url: f10,
+                                    preprocess_video: f11,
+                                    preprocess_type: f12,
+                                    reference_image_url: f13,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("prompt")),
+                            (_, None) => Err(__fal::missing("control_video_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -451,9 +444,8 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
                 map.end()
             }
         }
@@ -481,9 +473,10 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanFunControlOutput {
-                            video: __fal::required(f0, "video")?,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => Ok(WanFunControlOutput { video: f0 }),
+                            (None,) => Err(__fal::missing("video")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -82,36 +82,23 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "guide_scale", &self.guide_scale)?;
-                __fal::optional_entry(&mut map, "shift", &self.shift)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_prompt_expansion",
-                    &self.enable_prompt_expansion,
-                )?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __fal::optional_entry(&mut map, "loras", &self.loras)?;
-                __fal::optional_entry(&mut map, "reverse_video", &self.reverse_video)?;
-                __fal::optional_entry(&mut map, "turbo_mode", &self.turbo_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.put("image_url", &self.image_url);
+                map.opt("num_frames", &self.num_frames);
+                map.opt("frames_per_second", &self.frames_per_second);
+                map.opt("seed", &self.seed);
+                map.opt("resolution", &self.resolution);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("guide_scale", &self.guide_scale);
+                map.opt("shift", &self.shift);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                map.opt("aspect_ratio", &self.aspect_ratio);
+                map.opt("loras", &self.loras);
+                map.opt("reverse_video", &self.reverse_video);
+                map.opt("turbo_mode", &self.turbo_mode);
                 map.end()
             }
         }
@@ -192,24 +179,30 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanI2vLoraInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            negative_prompt: f1,
-                            image_url: __fal::required(f2, "image_url")?,
-                            num_frames: f3,
-                            frames_per_second: f4,
-                            seed: f5,
-                            resolution: f6,
-                            num_inference_steps: f7,
-                            guide_scale: f8,
-                            shift: f9,
-                            enable_safety_checker: f10,
-                            enable_prompt_expansion: f11,
-                            aspect_ratio: f12,
-                            loras: f13,
-                            reverse_video: f14,
-                            turbo_mode: f15,
-                        })
+                        match (f0, f2) {
+                            (Some(f0), Some(f2)) => {
+                                Ok(WanI2vLoraInput {
+                                    prompt: f0,
+                                    negative_prompt: f1,
+                                    image_url: f2,
+                                    num_frames: f3,
+                                    frames_per_second: f4,
+                                    seed: f5,
+                                    resolution: f6,
+                                    num_inference_steps: f7,
+                                    guide_scale: f8,
+                                    shift: f9,
+                                    enable_safety_checker: f10,
+                                    enable_prompt_expansion: f11,
+                                    aspect_ratio: f12,
+                                    loras: f13,
+                                    reverse_video: f14,
+                                    turbo_mode: f15,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("prompt")),
+                            (_, None) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -496,11 +489,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("path", &self.path)?;
-                __fal::optional_entry(&mut map, "weight_name", &self.weight_name)?;
-                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("path", &self.path);
+                map.opt("weight_name", &self.weight_name);
+                map.opt("scale", &self.scale);
                 map.end()
             }
         }
@@ -534,11 +526,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(LoraWeightType2 {
-                            path: __fal::required(f0, "path")?,
-                            weight_name: f1,
-                            scale: f2,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(LoraWeightType2 {
+                                    path: f0,
+                                    weight_name: f1,
+                                    scale: f2,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("path")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -670,10 +667,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -704,10 +700,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanI2vLoraOutput {
-                            video: __fal::required(f0, "video")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(WanI2vLoraOutput {
+                                    video: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -75,34 +75,21 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "guide_scale", &self.guide_scale)?;
-                __fal::optional_entry(&mut map, "shift", &self.shift)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_prompt_expansion",
-                    &self.enable_prompt_expansion,
-                )?;
-                __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.put("image_url", &self.image_url);
+                map.opt("num_frames", &self.num_frames);
+                map.opt("frames_per_second", &self.frames_per_second);
+                map.opt("seed", &self.seed);
+                map.opt("resolution", &self.resolution);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("guide_scale", &self.guide_scale);
+                map.opt("shift", &self.shift);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                map.opt("acceleration", &self.acceleration);
+                map.opt("aspect_ratio", &self.aspect_ratio);
                 map.end()
             }
         }
@@ -177,22 +164,28 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanI2vInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            negative_prompt: f1,
-                            image_url: __fal::required(f2, "image_url")?,
-                            num_frames: f3,
-                            frames_per_second: f4,
-                            seed: f5,
-                            resolution: f6,
-                            num_inference_steps: f7,
-                            guide_scale: f8,
-                            shift: f9,
-                            enable_safety_checker: f10,
-                            enable_prompt_expansion: f11,
-                            acceleration: f12,
-                            aspect_ratio: f13,
-                        })
+                        match (f0, f2) {
+                            (Some(f0), Some(f2)) => {
+                                Ok(WanI2vInput {
+                                    prompt: f0,
+                                    negative_prompt: f1,
+                                    image_url: f2,
+                                    num_frames: f3,
+                                    frames_per_second: f4,
+                                    seed: f5,
+                                    resolution: f6,
+                                    num_inference_steps: f7,
+                                    guide_scale: f8,
+                                    shift: f9,
+                                    enable_safety_checker: f10,
+                                    enable_prompt_expansion: f11,
+                                    acceleration: f12,
+                                    aspect_ratio: f13,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("prompt")),
+                            (_, None) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -621,10 +614,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -655,10 +647,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanI2vOutput {
-                            video: __fal::required(f0, "video")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(WanI2vOutput {
+                                    video: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

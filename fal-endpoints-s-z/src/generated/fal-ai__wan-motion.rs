@@ -46,20 +46,15 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                map.serialize_entry("image_url", &self.image_url)?;
-                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                __fal::optional_entry(&mut map, "adapt_motion", &self.adapt_motion)?;
-                __fal::optional_entry(&mut map, "enhance_identity", &self.enhance_identity)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
+                map.put("image_url", &self.image_url);
+                map.opt("prompt", &self.prompt);
+                map.opt("seed", &self.seed);
+                map.opt("acceleration", &self.acceleration);
+                map.opt("adapt_motion", &self.adapt_motion);
+                map.opt("enhance_identity", &self.enhance_identity);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
                 map.end()
             }
         }
@@ -116,16 +111,22 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanMotionInput {
-                            video_url: __fal::required(f0, "video_url")?,
-                            image_url: __fal::required(f1, "image_url")?,
-                            prompt: f2,
-                            seed: f3,
-                            acceleration: f4,
-                            adapt_motion: f5,
-                            enhance_identity: f6,
-                            enable_safety_checker: f7,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(WanMotionInput {
+                                    video_url: f0,
+                                    image_url: f1,
+                                    prompt: f2,
+                                    seed: f3,
+                                    acceleration: f4,
+                                    adapt_motion: f5,
+                                    enhance_identity: f6,
+                                    enable_safety_checker: f7,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video_url")),
+                            (_, None) => Err(__fal::missing("image_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -304,11 +305,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.opt("prompt", &self.prompt);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -342,11 +342,17 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanMotionOutput {
-                            video: __fal::required(f0, "video")?,
-                            prompt: f1,
-                            seed: __fal::required(f2, "seed")?,
-                        })
+                        match (f0, f2) {
+                            (Some(f0), Some(f2)) => {
+                                Ok(WanMotionOutput {
+                                    video: f0,
+                                    prompt: f1,
+                                    seed: f2,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

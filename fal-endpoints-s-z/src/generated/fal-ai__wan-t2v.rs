@@ -60,31 +60,18 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_prompt_expansion",
-                    &self.enable_prompt_expansion,
-                )?;
-                __fal::optional_entry(&mut map, "turbo_mode", &self.turbo_mode)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("num_frames", &self.num_frames);
+                map.opt("frames_per_second", &self.frames_per_second);
+                map.opt("seed", &self.seed);
+                map.opt("resolution", &self.resolution);
+                map.opt("aspect_ratio", &self.aspect_ratio);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                map.opt("turbo_mode", &self.turbo_mode);
                 map.end()
             }
         }
@@ -150,19 +137,24 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanT2vInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            negative_prompt: f1,
-                            num_frames: f2,
-                            frames_per_second: f3,
-                            seed: f4,
-                            resolution: f5,
-                            aspect_ratio: f6,
-                            num_inference_steps: f7,
-                            enable_safety_checker: f8,
-                            enable_prompt_expansion: f9,
-                            turbo_mode: f10,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(WanT2vInput {
+                                    prompt: f0,
+                                    negative_prompt: f1,
+                                    num_frames: f2,
+                                    frames_per_second: f3,
+                                    seed: f4,
+                                    resolution: f5,
+                                    aspect_ratio: f6,
+                                    num_inference_steps: f7,
+                                    enable_safety_checker: f8,
+                                    enable_prompt_expansion: f9,
+                                    turbo_mode: f10,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -470,10 +462,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -504,10 +495,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanT2vOutput {
-                            video: __fal::required(f0, "video")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(WanT2vOutput {
+                                    video: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -36,13 +36,12 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("training_data_url", &self.training_data_url)?;
-                __fal::optional_entry(&mut map, "number_of_steps", &self.number_of_steps)?;
-                __fal::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
-                __fal::optional_entry(&mut map, "trigger_phrase", &self.trigger_phrase)?;
-                __fal::optional_entry(&mut map, "auto_scale_input", &self.auto_scale_input)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("training_data_url", &self.training_data_url);
+                map.opt("number_of_steps", &self.number_of_steps);
+                map.opt("learning_rate", &self.learning_rate);
+                map.opt("trigger_phrase", &self.trigger_phrase);
+                map.opt("auto_scale_input", &self.auto_scale_input);
                 map.end()
             }
         }
@@ -90,13 +89,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanTrainerInput {
-                            training_data_url: __fal::required(f0, "training_data_url")?,
-                            number_of_steps: f1,
-                            learning_rate: f2,
-                            trigger_phrase: f3,
-                            auto_scale_input: f4,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(WanTrainerInput {
+                                    training_data_url: f0,
+                                    number_of_steps: f1,
+                                    learning_rate: f2,
+                                    trigger_phrase: f3,
+                                    auto_scale_input: f4,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("training_data_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -182,10 +186,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("lora_file", &self.lora_file)?;
-                map.serialize_entry("config_file", &self.config_file)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("lora_file", &self.lora_file);
+                map.put("config_file", &self.config_file);
                 map.end()
             }
         }
@@ -217,10 +220,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanTrainerOutput {
-                            lora_file: __fal::required(f0, "lora_file")?,
-                            config_file: __fal::required(f1, "config_file")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(WanTrainerOutput {
+                                    lora_file: f0,
+                                    config_file: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("lora_file")),
+                            (_, None) => Err(__fal::missing("config_file")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

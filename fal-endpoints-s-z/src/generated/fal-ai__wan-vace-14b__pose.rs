@@ -158,75 +158,38 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "match_input_num_frames",
-                        &self.match_input_num_frames,
-                    )?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "match_input_frames_per_second",
-                        &self.match_input_frames_per_second,
-                    )?;
-                    __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_inference_steps",
-                        &self.num_inference_steps,
-                    )?;
-                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __fal::optional_entry(&mut map, "sampler", &self.sampler)?;
-                    __fal::optional_entry(&mut map, "shift", &self.shift)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "ref_image_urls", &self.ref_image_urls)?;
-                    __fal::optional_entry(&mut map, "first_frame_url", &self.first_frame_url)?;
-                    __fal::optional_entry(&mut map, "last_frame_url", &self.last_frame_url)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_prompt_expansion",
-                        &self.enable_prompt_expansion,
-                    )?;
-                    __fal::optional_entry(&mut map, "preprocess", &self.preprocess)?;
-                    __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                    __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                    __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "num_interpolated_frames",
-                        &self.num_interpolated_frames,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "temporal_downsample_factor",
-                        &self.temporal_downsample_factor,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_auto_downsample",
-                        &self.enable_auto_downsample,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "auto_downsample_min_fps",
-                        &self.auto_downsample_min_fps,
-                    )?;
-                    __fal::optional_entry(&mut map, "interpolator_model", &self.interpolator_model)?;
-                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __fal::optional_entry(&mut map, "transparency_mode", &self.transparency_mode)?;
-                    __fal::optional_entry(&mut map, "return_frames_zip", &self.return_frames_zip)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("match_input_num_frames", &self.match_input_num_frames);
+                    map.opt("num_frames", &self.num_frames);
+                    map.opt("match_input_frames_per_second", &self.match_input_frames_per_second);
+                    map.opt("frames_per_second", &self.frames_per_second);
+                    map.opt("seed", &self.seed);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("num_inference_steps", &self.num_inference_steps);
+                    map.opt("guidance_scale", &self.guidance_scale);
+                    map.opt("sampler", &self.sampler);
+                    map.opt("shift", &self.shift);
+                    map.put("video_url", &self.video_url);
+                    map.opt("ref_image_urls", &self.ref_image_urls);
+                    map.opt("first_frame_url", &self.first_frame_url);
+                    map.opt("last_frame_url", &self.last_frame_url);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                    map.opt("preprocess", &self.preprocess);
+                    map.opt("acceleration", &self.acceleration);
+                    map.opt("video_quality", &self.video_quality);
+                    map.opt("video_write_mode", &self.video_write_mode);
+                    map.opt("num_interpolated_frames", &self.num_interpolated_frames);
+                    map.opt("temporal_downsample_factor", &self.temporal_downsample_factor);
+                    map.opt("enable_auto_downsample", &self.enable_auto_downsample);
+                    map.opt("auto_downsample_min_fps", &self.auto_downsample_min_fps);
+                    map.opt("interpolator_model", &self.interpolator_model);
+                    map.opt("sync_mode", &self.sync_mode);
+                    map.opt("transparency_mode", &self.transparency_mode);
+                    map.opt("return_frames_zip", &self.return_frames_zip);
                     map.end()
                 }
             }
@@ -352,39 +315,45 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WanVace14bPoseInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                negative_prompt: f1,
-                                match_input_num_frames: f2,
-                                num_frames: f3,
-                                match_input_frames_per_second: f4,
-                                frames_per_second: f5,
-                                seed: f6,
-                                resolution: f7,
-                                aspect_ratio: f8,
-                                num_inference_steps: f9,
-                                guidance_scale: f10,
-                                sampler: f11,
-                                shift: f12,
-                                video_url: __fal::required(f13, "video_url")?,
-                                ref_image_urls: f14,
-                                first_frame_url: f15,
-                                last_frame_url: f16,
-                                enable_safety_checker: f17,
-                                enable_prompt_expansion: f18,
-                                preprocess: f19,
-                                acceleration: f20,
-                                video_quality: f21,
-                                video_write_mode: f22,
-                                num_interpolated_frames: f23,
-                                temporal_downsample_factor: f24,
-                                enable_auto_downsample: f25,
-                                auto_downsample_min_fps: f26,
-                                interpolator_model: f27,
-                                sync_mode: f28,
-                                transparency_mode: f29,
-                                return_frames_zip: f30,
-                            })
+                            match (f0, f13) {
+                                (Some(f0), Some(f13)) => {
+                                    Ok(WanVace14bPoseInput {
+                                        prompt: f0,
+                                        negative_prompt: f1,
+                                        match_input_num_frames: f2,
+                                        num_frames: f3,
+                                        match_input_frames_per_second: f4,
+                                        frames_per_second: f5,
+                                        seed: f6,
+                                        resolution: f7,
+                                        aspect_ratio: f8,
+                                        num_inference_steps: f9,
+                                        guidance_scale: f10,
+                                        sampler: f11,
+                                        shift: f12,
+                                        video_url: f13,
+                                        ref_image_urls: f14,
+                                        first_frame_url: f15,
+                                        last_frame_url: f16,
+                                        enable_safety_checker: f17,
+                                        enable_prompt_expansion: f18,
+                                        preprocess: f19,
+                                        acceleration: f20,
+                                        video_quality: f21,
+                                        video_write_mode: f22,
+                                        num_interpolated_frames: f23,
+                                        temporal_downsample_factor: f24,
+                                        enable_auto_downsample: f25,
+                                        auto_downsample_min_fps: f26,
+                                        interpolator_model: f27,
+                                        sync_mode: f28,
+                                        transparency_mode: f29,
+                                        return_frames_zip: f30,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1276,17 +1245,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("url", &self.url)?;
-                    __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                    __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                    __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("url", &self.url);
+                    map.opt("content_type", &self.content_type);
+                    map.opt("file_name", &self.file_name);
+                    map.opt("file_size", &self.file_size);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
+                    map.opt("fps", &self.fps);
+                    map.opt("duration", &self.duration);
+                    map.opt("num_frames", &self.num_frames);
                     map.end()
                 }
             }
@@ -1346,17 +1314,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoFile {
-                                url: __fal::required(f0, "url")?,
-                                content_type: f1,
-                                file_name: f2,
-                                file_size: f3,
-                                width: f4,
-                                height: f5,
-                                fps: f6,
-                                duration: f7,
-                                num_frames: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoFile {
+                                        url: f0,
+                                        content_type: f1,
+                                        file_name: f2,
+                                        file_size: f3,
+                                        width: f4,
+                                        height: f5,
+                                        fps: f6,
+                                        duration: f7,
+                                        num_frames: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1557,12 +1530,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "frames_zip", &self.frames_zip)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("prompt", &self.prompt);
+                    map.put("seed", &self.seed);
+                    map.opt("frames_zip", &self.frames_zip);
                     map.end()
                 }
             }
@@ -1600,12 +1572,19 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WanVace14bPoseOutput {
-                                video: __fal::required(f0, "video")?,
-                                prompt: __fal::required(f1, "prompt")?,
-                                seed: __fal::required(f2, "seed")?,
-                                frames_zip: f3,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(WanVace14bPoseOutput {
+                                        video: f0,
+                                        prompt: f1,
+                                        seed: f2,
+                                        frames_zip: f3,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("video")),
+                                (_, None, _) => Err(__fal::missing("prompt")),
+                                (_, _, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -66,31 +66,18 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "video_type", &self.video_type)?;
-                    __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
-                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_auto_downsample",
-                        &self.enable_auto_downsample,
-                    )?;
-                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "auto_downsample_min_fps",
-                        &self.auto_downsample_min_fps,
-                    )?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
-                    __fal::optional_entry(&mut map, "return_frames_zip", &self.return_frames_zip)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("video_url", &self.video_url);
+                    map.opt("video_type", &self.video_type);
+                    map.opt("image_urls", &self.image_urls);
+                    map.opt("resolution", &self.resolution);
+                    map.opt("acceleration", &self.acceleration);
+                    map.opt("enable_auto_downsample", &self.enable_auto_downsample);
+                    map.opt("aspect_ratio", &self.aspect_ratio);
+                    map.opt("auto_downsample_min_fps", &self.auto_downsample_min_fps);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
+                    map.opt("return_frames_zip", &self.return_frames_zip);
                     map.end()
                 }
             }
@@ -156,19 +143,25 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WanVaceAppsVideoEditInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                video_url: __fal::required(f1, "video_url")?,
-                                video_type: f2,
-                                image_urls: f3,
-                                resolution: f4,
-                                acceleration: f5,
-                                enable_auto_downsample: f6,
-                                aspect_ratio: f7,
-                                auto_downsample_min_fps: f8,
-                                enable_safety_checker: f9,
-                                return_frames_zip: f10,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(WanVaceAppsVideoEditInput {
+                                        prompt: f0,
+                                        video_url: f1,
+                                        video_type: f2,
+                                        image_urls: f3,
+                                        resolution: f4,
+                                        acceleration: f5,
+                                        enable_auto_downsample: f6,
+                                        aspect_ratio: f7,
+                                        auto_downsample_min_fps: f8,
+                                        enable_safety_checker: f9,
+                                        return_frames_zip: f10,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -592,17 +585,16 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("url", &self.url)?;
-                    __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                    __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                    __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
-                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("url", &self.url);
+                    map.opt("content_type", &self.content_type);
+                    map.opt("file_name", &self.file_name);
+                    map.opt("file_size", &self.file_size);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
+                    map.opt("fps", &self.fps);
+                    map.opt("duration", &self.duration);
+                    map.opt("num_frames", &self.num_frames);
                     map.end()
                 }
             }
@@ -662,17 +654,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoFile {
-                                url: __fal::required(f0, "url")?,
-                                content_type: f1,
-                                file_name: f2,
-                                file_size: f3,
-                                width: f4,
-                                height: f5,
-                                fps: f6,
-                                duration: f7,
-                                num_frames: f8,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoFile {
+                                        url: f0,
+                                        content_type: f1,
+                                        file_name: f2,
+                                        file_size: f3,
+                                        width: f4,
+                                        height: f5,
+                                        fps: f6,
+                                        duration: f7,
+                                        num_frames: f8,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -773,10 +770,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    __fal::optional_entry(&mut map, "frames_zip", &self.frames_zip)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.opt("frames_zip", &self.frames_zip);
                     map.end()
                 }
             }
@@ -808,10 +804,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WanVaceAppsVideoEditOutput {
-                                video: __fal::required(f0, "video")?,
-                                frames_zip: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(WanVaceAppsVideoEditOutput {
+                                        video: f0,
+                                        frames_zip: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

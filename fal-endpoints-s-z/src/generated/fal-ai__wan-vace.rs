@@ -83,37 +83,24 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                __fal::optional_entry(&mut map, "task", &self.task)?;
-                __fal::optional_entry(&mut map, "shift", &self.shift)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "num_inference_steps",
-                    &self.num_inference_steps,
-                )?;
-                __fal::optional_entry(&mut map, "video_url", &self.video_url)?;
-                __fal::optional_entry(&mut map, "mask_video_url", &self.mask_video_url)?;
-                __fal::optional_entry(&mut map, "mask_image_url", &self.mask_image_url)?;
-                __fal::optional_entry(&mut map, "ref_image_urls", &self.ref_image_urls)?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_safety_checker",
-                    &self.enable_safety_checker,
-                )?;
-                __fal::optional_entry(
-                    &mut map,
-                    "enable_prompt_expansion",
-                    &self.enable_prompt_expansion,
-                )?;
-                __fal::optional_entry(&mut map, "preprocess", &self.preprocess)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("num_frames", &self.num_frames);
+                map.opt("frames_per_second", &self.frames_per_second);
+                map.opt("task", &self.task);
+                map.opt("shift", &self.shift);
+                map.opt("seed", &self.seed);
+                map.opt("resolution", &self.resolution);
+                map.opt("aspect_ratio", &self.aspect_ratio);
+                map.opt("num_inference_steps", &self.num_inference_steps);
+                map.opt("video_url", &self.video_url);
+                map.opt("mask_video_url", &self.mask_video_url);
+                map.opt("mask_image_url", &self.mask_image_url);
+                map.opt("ref_image_urls", &self.ref_image_urls);
+                map.opt("enable_safety_checker", &self.enable_safety_checker);
+                map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                map.opt("preprocess", &self.preprocess);
                 map.end()
             }
         }
@@ -197,25 +184,30 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanVaceInput {
-                            prompt: __fal::required(f0, "prompt")?,
-                            negative_prompt: f1,
-                            num_frames: f2,
-                            frames_per_second: f3,
-                            task: f4,
-                            shift: f5,
-                            seed: f6,
-                            resolution: f7,
-                            aspect_ratio: f8,
-                            num_inference_steps: f9,
-                            video_url: f10,
-                            mask_video_url: f11,
-                            mask_image_url: f12,
-                            ref_image_urls: f13,
-                            enable_safety_checker: f14,
-                            enable_prompt_expansion: f15,
-                            preprocess: f16,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(WanVaceInput {
+                                    prompt: f0,
+                                    negative_prompt: f1,
+                                    num_frames: f2,
+                                    frames_per_second: f3,
+                                    task: f4,
+                                    shift: f5,
+                                    seed: f6,
+                                    resolution: f7,
+                                    aspect_ratio: f8,
+                                    num_inference_steps: f9,
+                                    video_url: f10,
+                                    mask_video_url: f11,
+                                    mask_image_url: f12,
+                                    ref_image_urls: f13,
+                                    enable_safety_checker: f14,
+                                    enable_prompt_expansion: f15,
+                                    preprocess: f16,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("prompt")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -661,10 +653,9 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("seed", &self.seed);
                 map.end()
             }
         }
@@ -695,10 +686,16 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanVaceOutput {
-                            video: __fal::required(f0, "video")?,
-                            seed: __fal::required(f1, "seed")?,
-                        })
+                        match (f0, f1) {
+                            (Some(f0), Some(f1)) => {
+                                Ok(WanVaceOutput {
+                                    video: f0,
+                                    seed: f1,
+                                })
+                            }
+                            (None, _) => Err(__fal::missing("video")),
+                            (_, None) => Err(__fal::missing("seed")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

@@ -36,14 +36,13 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video_url", &self.video_url)?;
-                __fal::optional_entry(&mut map, "target_resolution", &self.target_resolution)?;
-                __fal::optional_entry(&mut map, "creativity", &self.creativity)?;
-                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video_url", &self.video_url);
+                map.opt("target_resolution", &self.target_resolution);
+                map.opt("creativity", &self.creativity);
+                map.opt("prompt", &self.prompt);
+                map.opt("negative_prompt", &self.negative_prompt);
+                map.opt("seed", &self.seed);
                 map.end()
             }
         }
@@ -94,14 +93,19 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanVisionEnhancerInput {
-                            video_url: __fal::required(f0, "video_url")?,
-                            target_resolution: f1,
-                            creativity: f2,
-                            prompt: f3,
-                            negative_prompt: f4,
-                            seed: f5,
-                        })
+                        match (f0,) {
+                            (Some(f0),) => {
+                                Ok(WanVisionEnhancerInput {
+                                    video_url: f0,
+                                    target_resolution: f1,
+                                    creativity: f2,
+                                    prompt: f3,
+                                    negative_prompt: f4,
+                                    seed: f5,
+                                })
+                            }
+                            (None,) => Err(__fal::missing("video_url")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)
@@ -278,11 +282,10 @@ pub mod fal_ai {
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("video", &self.video)?;
-                map.serialize_entry("seed", &self.seed)?;
-                map.serialize_entry("timings", &self.timings)?;
+                let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                map.put("video", &self.video);
+                map.put("seed", &self.seed);
+                map.put("timings", &self.timings);
                 map.end()
             }
         }
@@ -316,11 +319,18 @@ pub mod fal_ai {
                                 _ => __fal::skip(&mut map),
                             }?;
                         }
-                        Ok(WanVisionEnhancerOutput {
-                            video: __fal::required(f0, "video")?,
-                            seed: __fal::required(f1, "seed")?,
-                            timings: __fal::required(f2, "timings")?,
-                        })
+                        match (f0, f1, f2) {
+                            (Some(f0), Some(f1), Some(f2)) => {
+                                Ok(WanVisionEnhancerOutput {
+                                    video: f0,
+                                    seed: f1,
+                                    timings: f2,
+                                })
+                            }
+                            (None, _, _) => Err(__fal::missing("video")),
+                            (_, None, _) => Err(__fal::missing("seed")),
+                            (_, _, None) => Err(__fal::missing("timings")),
+                        }
                     }
                 }
                 deserializer.deserialize_map(FalVisitor)

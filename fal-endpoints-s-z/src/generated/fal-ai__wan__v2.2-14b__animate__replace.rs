@@ -83,33 +83,20 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video_url", &self.video_url)?;
-                            map.serialize_entry("image_url", &self.image_url)?;
-                            __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                            __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "num_inference_steps",
-                                &self.num_inference_steps,
-                            )?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_safety_checker",
-                                &self.enable_safety_checker,
-                            )?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_output_safety_checker",
-                                &self.enable_output_safety_checker,
-                            )?;
-                            __fal::optional_entry(&mut map, "shift", &self.shift)?;
-                            __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                            __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
-                            __fal::optional_entry(&mut map, "return_frames_zip", &self.return_frames_zip)?;
-                            __fal::optional_entry(&mut map, "use_turbo", &self.use_turbo)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video_url", &self.video_url);
+                            map.put("image_url", &self.image_url);
+                            map.opt("guidance_scale", &self.guidance_scale);
+                            map.opt("resolution", &self.resolution);
+                            map.opt("seed", &self.seed);
+                            map.opt("num_inference_steps", &self.num_inference_steps);
+                            map.opt("enable_safety_checker", &self.enable_safety_checker);
+                            map.opt("enable_output_safety_checker", &self.enable_output_safety_checker);
+                            map.opt("shift", &self.shift);
+                            map.opt("video_quality", &self.video_quality);
+                            map.opt("video_write_mode", &self.video_write_mode);
+                            map.opt("return_frames_zip", &self.return_frames_zip);
+                            map.opt("use_turbo", &self.use_turbo);
                             map.end()
                         }
                     }
@@ -181,21 +168,27 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(WanV2214bAnimateReplaceInput {
-                                        video_url: __fal::required(f0, "video_url")?,
-                                        image_url: __fal::required(f1, "image_url")?,
-                                        guidance_scale: f2,
-                                        resolution: f3,
-                                        seed: f4,
-                                        num_inference_steps: f5,
-                                        enable_safety_checker: f6,
-                                        enable_output_safety_checker: f7,
-                                        shift: f8,
-                                        video_quality: f9,
-                                        video_write_mode: f10,
-                                        return_frames_zip: f11,
-                                        use_turbo: f12,
-                                    })
+                                    match (f0, f1) {
+                                        (Some(f0), Some(f1)) => {
+                                            Ok(WanV2214bAnimateReplaceInput {
+                                                video_url: f0,
+                                                image_url: f1,
+                                                guidance_scale: f2,
+                                                resolution: f3,
+                                                seed: f4,
+                                                num_inference_steps: f5,
+                                                enable_safety_checker: f6,
+                                                enable_output_safety_checker: f7,
+                                                shift: f8,
+                                                video_quality: f9,
+                                                video_write_mode: f10,
+                                                return_frames_zip: f11,
+                                                use_turbo: f12,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("video_url")),
+                                        (_, None) => Err(__fal::missing("image_url")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -619,12 +612,11 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
-                            __fal::optional_entry(&mut map, "frames_zip", &self.frames_zip)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            map.serialize_entry("seed", &self.seed)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
+                            map.opt("frames_zip", &self.frames_zip);
+                            map.put("prompt", &self.prompt);
+                            map.put("seed", &self.seed);
                             map.end()
                         }
                     }
@@ -662,12 +654,19 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(WanV2214bAnimateReplaceOutput {
-                                        video: __fal::required(f0, "video")?,
-                                        frames_zip: f1,
-                                        prompt: __fal::required(f2, "prompt")?,
-                                        seed: __fal::required(f3, "seed")?,
-                                    })
+                                    match (f0, f2, f3) {
+                                        (Some(f0), Some(f2), Some(f3)) => {
+                                            Ok(WanV2214bAnimateReplaceOutput {
+                                                video: f0,
+                                                frames_zip: f1,
+                                                prompt: f2,
+                                                seed: f3,
+                                            })
+                                        }
+                                        (None, _, _) => Err(__fal::missing("video")),
+                                        (_, None, _) => Err(__fal::missing("prompt")),
+                                        (_, _, None) => Err(__fal::missing("seed")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

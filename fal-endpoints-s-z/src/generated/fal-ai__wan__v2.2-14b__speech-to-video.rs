@@ -91,35 +91,22 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                        __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "num_inference_steps",
-                            &self.num_inference_steps,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_safety_checker",
-                            &self.enable_safety_checker,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_output_safety_checker",
-                            &self.enable_output_safety_checker,
-                        )?;
-                        __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                        __fal::optional_entry(&mut map, "shift", &self.shift)?;
-                        __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                        __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        map.serialize_entry("audio_url", &self.audio_url)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("num_frames", &self.num_frames);
+                        map.opt("frames_per_second", &self.frames_per_second);
+                        map.opt("seed", &self.seed);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("num_inference_steps", &self.num_inference_steps);
+                        map.opt("enable_safety_checker", &self.enable_safety_checker);
+                        map.opt("enable_output_safety_checker", &self.enable_output_safety_checker);
+                        map.opt("guidance_scale", &self.guidance_scale);
+                        map.opt("shift", &self.shift);
+                        map.opt("video_quality", &self.video_quality);
+                        map.opt("video_write_mode", &self.video_write_mode);
+                        map.put("image_url", &self.image_url);
+                        map.put("audio_url", &self.audio_url);
                         map.end()
                     }
                 }
@@ -197,23 +184,30 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(WanV2214bSpeechToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    negative_prompt: f1,
-                                    num_frames: f2,
-                                    frames_per_second: f3,
-                                    seed: f4,
-                                    resolution: f5,
-                                    num_inference_steps: f6,
-                                    enable_safety_checker: f7,
-                                    enable_output_safety_checker: f8,
-                                    guidance_scale: f9,
-                                    shift: f10,
-                                    video_quality: f11,
-                                    video_write_mode: f12,
-                                    image_url: __fal::required(f13, "image_url")?,
-                                    audio_url: __fal::required(f14, "audio_url")?,
-                                })
+                                match (f0, f13, f14) {
+                                    (Some(f0), Some(f13), Some(f14)) => {
+                                        Ok(WanV2214bSpeechToVideoInput {
+                                            prompt: f0,
+                                            negative_prompt: f1,
+                                            num_frames: f2,
+                                            frames_per_second: f3,
+                                            seed: f4,
+                                            resolution: f5,
+                                            num_inference_steps: f6,
+                                            enable_safety_checker: f7,
+                                            enable_output_safety_checker: f8,
+                                            guidance_scale: f9,
+                                            shift: f10,
+                                            video_quality: f11,
+                                            video_write_mode: f12,
+                                            image_url: f13,
+                                            audio_url: f14,
+                                        })
+                                    }
+                                    (None, _, _) => Err(__fal::missing("prompt")),
+                                    (_, None, _) => Err(__fal::missing("image_url")),
+                                    (_, _, None) => Err(__fal::missing("audio_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -652,9 +646,8 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
                         map.end()
                     }
                 }
@@ -682,9 +675,14 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(WanV2214bSpeechToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(WanV2214bSpeechToVideoOutput {
+                                            video: f0,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("video")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

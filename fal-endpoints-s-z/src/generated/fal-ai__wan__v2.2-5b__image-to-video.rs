@@ -112,51 +112,26 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                        __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "num_inference_steps",
-                            &self.num_inference_steps,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_safety_checker",
-                            &self.enable_safety_checker,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_output_safety_checker",
-                            &self.enable_output_safety_checker,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_prompt_expansion",
-                            &self.enable_prompt_expansion,
-                        )?;
-                        __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                        __fal::optional_entry(&mut map, "shift", &self.shift)?;
-                        __fal::optional_entry(&mut map, "interpolator_model", &self.interpolator_model)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "num_interpolated_frames",
-                            &self.num_interpolated_frames,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "adjust_fps_for_interpolation",
-                            &self.adjust_fps_for_interpolation,
-                        )?;
-                        __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                        __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_url", &self.image_url);
+                        map.put("prompt", &self.prompt);
+                        map.opt("num_frames", &self.num_frames);
+                        map.opt("frames_per_second", &self.frames_per_second);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("seed", &self.seed);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("num_inference_steps", &self.num_inference_steps);
+                        map.opt("enable_safety_checker", &self.enable_safety_checker);
+                        map.opt("enable_output_safety_checker", &self.enable_output_safety_checker);
+                        map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                        map.opt("guidance_scale", &self.guidance_scale);
+                        map.opt("shift", &self.shift);
+                        map.opt("interpolator_model", &self.interpolator_model);
+                        map.opt("num_interpolated_frames", &self.num_interpolated_frames);
+                        map.opt("adjust_fps_for_interpolation", &self.adjust_fps_for_interpolation);
+                        map.opt("video_quality", &self.video_quality);
+                        map.opt("video_write_mode", &self.video_write_mode);
                         map.end()
                     }
                 }
@@ -246,27 +221,33 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(WanV225bImageToVideoInput {
-                                    image_url: __fal::required(f0, "image_url")?,
-                                    prompt: __fal::required(f1, "prompt")?,
-                                    num_frames: f2,
-                                    frames_per_second: f3,
-                                    negative_prompt: f4,
-                                    seed: f5,
-                                    resolution: f6,
-                                    aspect_ratio: f7,
-                                    num_inference_steps: f8,
-                                    enable_safety_checker: f9,
-                                    enable_output_safety_checker: f10,
-                                    enable_prompt_expansion: f11,
-                                    guidance_scale: f12,
-                                    shift: f13,
-                                    interpolator_model: f14,
-                                    num_interpolated_frames: f15,
-                                    adjust_fps_for_interpolation: f16,
-                                    video_quality: f17,
-                                    video_write_mode: f18,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(WanV225bImageToVideoInput {
+                                            image_url: f0,
+                                            prompt: f1,
+                                            num_frames: f2,
+                                            frames_per_second: f3,
+                                            negative_prompt: f4,
+                                            seed: f5,
+                                            resolution: f6,
+                                            aspect_ratio: f7,
+                                            num_inference_steps: f8,
+                                            enable_safety_checker: f9,
+                                            enable_output_safety_checker: f10,
+                                            enable_prompt_expansion: f11,
+                                            guidance_scale: f12,
+                                            shift: f13,
+                                            interpolator_model: f14,
+                                            num_interpolated_frames: f15,
+                                            adjust_fps_for_interpolation: f16,
+                                            video_quality: f17,
+                                            video_write_mode: f18,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("image_url")),
+                                    (_, None) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -936,11 +917,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
+                        map.opt("prompt", &self.prompt);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -974,11 +954,17 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(WanV225bImageToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                    prompt: f1,
-                                    seed: __fal::required(f2, "seed")?,
-                                })
+                                match (f0, f2) {
+                                    (Some(f0), Some(f2)) => {
+                                        Ok(WanV225bImageToVideoOutput {
+                                            video: f0,
+                                            prompt: f1,
+                                            seed: f2,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("video")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -91,40 +91,23 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "strength", &self.strength)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "num_inference_steps",
-                            &self.num_inference_steps,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_safety_checker",
-                            &self.enable_safety_checker,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_output_safety_checker",
-                            &self.enable_output_safety_checker,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_prompt_expansion",
-                            &self.enable_prompt_expansion,
-                        )?;
-                        __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                        __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                        __fal::optional_entry(&mut map, "guidance_scale_2", &self.guidance_scale_2)?;
-                        __fal::optional_entry(&mut map, "shift", &self.shift)?;
-                        __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                        __fal::optional_entry(&mut map, "image_format", &self.image_format)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image_url", &self.image_url);
+                        map.put("prompt", &self.prompt);
+                        map.opt("strength", &self.strength);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("seed", &self.seed);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("num_inference_steps", &self.num_inference_steps);
+                        map.opt("enable_safety_checker", &self.enable_safety_checker);
+                        map.opt("enable_output_safety_checker", &self.enable_output_safety_checker);
+                        map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                        map.opt("acceleration", &self.acceleration);
+                        map.opt("guidance_scale", &self.guidance_scale);
+                        map.opt("guidance_scale_2", &self.guidance_scale_2);
+                        map.opt("shift", &self.shift);
+                        map.opt("image_size", &self.image_size);
+                        map.opt("image_format", &self.image_format);
                         map.end()
                     }
                 }
@@ -205,24 +188,30 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(WanV22a14bImageToImageInput {
-                                    image_url: __fal::required(f0, "image_url")?,
-                                    prompt: __fal::required(f1, "prompt")?,
-                                    strength: f2,
-                                    negative_prompt: f3,
-                                    seed: f4,
-                                    aspect_ratio: f5,
-                                    num_inference_steps: f6,
-                                    enable_safety_checker: f7,
-                                    enable_output_safety_checker: f8,
-                                    enable_prompt_expansion: f9,
-                                    acceleration: f10,
-                                    guidance_scale: f11,
-                                    guidance_scale_2: f12,
-                                    shift: f13,
-                                    image_size: f14,
-                                    image_format: f15,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(WanV22a14bImageToImageInput {
+                                            image_url: f0,
+                                            prompt: f1,
+                                            strength: f2,
+                                            negative_prompt: f3,
+                                            seed: f4,
+                                            aspect_ratio: f5,
+                                            num_inference_steps: f6,
+                                            enable_safety_checker: f7,
+                                            enable_output_safety_checker: f8,
+                                            enable_prompt_expansion: f9,
+                                            acceleration: f10,
+                                            guidance_scale: f11,
+                                            guidance_scale_2: f12,
+                                            shift: f13,
+                                            image_size: f14,
+                                            image_format: f15,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("image_url")),
+                                    (_, None) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -675,10 +664,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "width", &self.width)?;
-                        __fal::optional_entry(&mut map, "height", &self.height)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("width", &self.width);
+                        map.opt("height", &self.height);
                         map.end()
                     }
                 }
@@ -941,11 +929,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image", &self.image)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image", &self.image);
+                        map.opt("prompt", &self.prompt);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -979,11 +966,17 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(WanV22a14bImageToImageOutput {
-                                    image: __fal::required(f0, "image")?,
-                                    prompt: f1,
-                                    seed: __fal::required(f2, "seed")?,
-                                })
+                                match (f0, f2) {
+                                    (Some(f0), Some(f2)) => {
+                                        Ok(WanV22a14bImageToImageOutput {
+                                            image: f0,
+                                            prompt: f1,
+                                            seed: f2,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("image")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -78,36 +78,19 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "num_inference_steps",
-                            &self.num_inference_steps,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_safety_checker",
-                            &self.enable_safety_checker,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_output_safety_checker",
-                            &self.enable_output_safety_checker,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_prompt_expansion",
-                            &self.enable_prompt_expansion,
-                        )?;
-                        __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                        __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                        __fal::optional_entry(&mut map, "guidance_scale_2", &self.guidance_scale_2)?;
-                        __fal::optional_entry(&mut map, "shift", &self.shift)?;
-                        __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("seed", &self.seed);
+                        map.opt("num_inference_steps", &self.num_inference_steps);
+                        map.opt("enable_safety_checker", &self.enable_safety_checker);
+                        map.opt("enable_output_safety_checker", &self.enable_output_safety_checker);
+                        map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                        map.opt("acceleration", &self.acceleration);
+                        map.opt("guidance_scale", &self.guidance_scale);
+                        map.opt("guidance_scale_2", &self.guidance_scale_2);
+                        map.opt("shift", &self.shift);
+                        map.opt("image_size", &self.image_size);
                         map.end()
                     }
                 }
@@ -176,20 +159,25 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(WanV22a14bTextToImageInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    negative_prompt: f1,
-                                    seed: f2,
-                                    num_inference_steps: f3,
-                                    enable_safety_checker: f4,
-                                    enable_output_safety_checker: f5,
-                                    enable_prompt_expansion: f6,
-                                    acceleration: f7,
-                                    guidance_scale: f8,
-                                    guidance_scale_2: f9,
-                                    shift: f10,
-                                    image_size: f11,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(WanV22a14bTextToImageInput {
+                                            prompt: f0,
+                                            negative_prompt: f1,
+                                            seed: f2,
+                                            num_inference_steps: f3,
+                                            enable_safety_checker: f4,
+                                            enable_output_safety_checker: f5,
+                                            enable_prompt_expansion: f6,
+                                            acceleration: f7,
+                                            guidance_scale: f8,
+                                            guidance_scale_2: f9,
+                                            shift: f10,
+                                            image_size: f11,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -437,10 +425,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "width", &self.width)?;
-                        __fal::optional_entry(&mut map, "height", &self.height)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("width", &self.width);
+                        map.opt("height", &self.height);
                         map.end()
                     }
                 }
@@ -698,10 +685,9 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("image", &self.image)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("image", &self.image);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -732,10 +718,16 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(WanV22a14bTextToImageOutput {
-                                    image: __fal::required(f0, "image")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(WanV22a14bTextToImageOutput {
+                                            image: f0,
+                                            seed: f1,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("image")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -67,30 +67,17 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_safety_checker",
-                                &self.enable_safety_checker,
-                            )?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_output_safety_checker",
-                                &self.enable_output_safety_checker,
-                            )?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_prompt_expansion",
-                                &self.enable_prompt_expansion,
-                            )?;
-                            __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                            __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                            __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("seed", &self.seed);
+                            map.opt("resolution", &self.resolution);
+                            map.opt("aspect_ratio", &self.aspect_ratio);
+                            map.opt("enable_safety_checker", &self.enable_safety_checker);
+                            map.opt("enable_output_safety_checker", &self.enable_output_safety_checker);
+                            map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                            map.opt("acceleration", &self.acceleration);
+                            map.opt("video_quality", &self.video_quality);
+                            map.opt("video_write_mode", &self.video_write_mode);
                             map.end()
                         }
                     }
@@ -153,18 +140,23 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(WanV22a14bTextToVideoTurboInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        seed: f1,
-                                        resolution: f2,
-                                        aspect_ratio: f3,
-                                        enable_safety_checker: f4,
-                                        enable_output_safety_checker: f5,
-                                        enable_prompt_expansion: f6,
-                                        acceleration: f7,
-                                        video_quality: f8,
-                                        video_write_mode: f9,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(WanV22a14bTextToVideoTurboInput {
+                                                prompt: f0,
+                                                seed: f1,
+                                                resolution: f2,
+                                                aspect_ratio: f3,
+                                                enable_safety_checker: f4,
+                                                enable_output_safety_checker: f5,
+                                                enable_prompt_expansion: f6,
+                                                acceleration: f7,
+                                                video_quality: f8,
+                                                video_write_mode: f9,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -712,11 +704,10 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("video", &self.video)?;
-                            __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                            map.serialize_entry("seed", &self.seed)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("video", &self.video);
+                            map.opt("prompt", &self.prompt);
+                            map.put("seed", &self.seed);
                             map.end()
                         }
                     }
@@ -750,11 +741,17 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(WanV22a14bTextToVideoTurboOutput {
-                                        video: __fal::required(f0, "video")?,
-                                        prompt: f1,
-                                        seed: __fal::required(f2, "seed")?,
-                                    })
+                                    match (f0, f2) {
+                                        (Some(f0), Some(f2)) => {
+                                            Ok(WanV22a14bTextToVideoTurboOutput {
+                                                video: f0,
+                                                prompt: f1,
+                                                seed: f2,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("video")),
+                                        (_, None) => Err(__fal::missing("seed")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -134,55 +134,30 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video_url", &self.video_url)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "strength", &self.strength)?;
-                        __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                        __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "num_inference_steps",
-                            &self.num_inference_steps,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_safety_checker",
-                            &self.enable_safety_checker,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_output_safety_checker",
-                            &self.enable_output_safety_checker,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_prompt_expansion",
-                            &self.enable_prompt_expansion,
-                        )?;
-                        __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                        __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                        __fal::optional_entry(&mut map, "guidance_scale_2", &self.guidance_scale_2)?;
-                        __fal::optional_entry(&mut map, "shift", &self.shift)?;
-                        __fal::optional_entry(&mut map, "interpolator_model", &self.interpolator_model)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "num_interpolated_frames",
-                            &self.num_interpolated_frames,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "adjust_fps_for_interpolation",
-                            &self.adjust_fps_for_interpolation,
-                        )?;
-                        __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                        __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
-                        __fal::optional_entry(&mut map, "resample_fps", &self.resample_fps)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video_url", &self.video_url);
+                        map.put("prompt", &self.prompt);
+                        map.opt("strength", &self.strength);
+                        map.opt("num_frames", &self.num_frames);
+                        map.opt("frames_per_second", &self.frames_per_second);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("seed", &self.seed);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("num_inference_steps", &self.num_inference_steps);
+                        map.opt("enable_safety_checker", &self.enable_safety_checker);
+                        map.opt("enable_output_safety_checker", &self.enable_output_safety_checker);
+                        map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                        map.opt("acceleration", &self.acceleration);
+                        map.opt("guidance_scale", &self.guidance_scale);
+                        map.opt("guidance_scale_2", &self.guidance_scale_2);
+                        map.opt("shift", &self.shift);
+                        map.opt("interpolator_model", &self.interpolator_model);
+                        map.opt("num_interpolated_frames", &self.num_interpolated_frames);
+                        map.opt("adjust_fps_for_interpolation", &self.adjust_fps_for_interpolation);
+                        map.opt("video_quality", &self.video_quality);
+                        map.opt("video_write_mode", &self.video_write_mode);
+                        map.opt("resample_fps", &self.resample_fps);
                         map.end()
                     }
                 }
@@ -284,31 +259,37 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(WanV22a14bVideoToVideoInput {
-                                    video_url: __fal::required(f0, "video_url")?,
-                                    prompt: __fal::required(f1, "prompt")?,
-                                    strength: f2,
-                                    num_frames: f3,
-                                    frames_per_second: f4,
-                                    negative_prompt: f5,
-                                    seed: f6,
-                                    resolution: f7,
-                                    aspect_ratio: f8,
-                                    num_inference_steps: f9,
-                                    enable_safety_checker: f10,
-                                    enable_output_safety_checker: f11,
-                                    enable_prompt_expansion: f12,
-                                    acceleration: f13,
-                                    guidance_scale: f14,
-                                    guidance_scale_2: f15,
-                                    shift: f16,
-                                    interpolator_model: f17,
-                                    num_interpolated_frames: f18,
-                                    adjust_fps_for_interpolation: f19,
-                                    video_quality: f20,
-                                    video_write_mode: f21,
-                                    resample_fps: f22,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(WanV22a14bVideoToVideoInput {
+                                            video_url: f0,
+                                            prompt: f1,
+                                            strength: f2,
+                                            num_frames: f3,
+                                            frames_per_second: f4,
+                                            negative_prompt: f5,
+                                            seed: f6,
+                                            resolution: f7,
+                                            aspect_ratio: f8,
+                                            num_inference_steps: f9,
+                                            enable_safety_checker: f10,
+                                            enable_output_safety_checker: f11,
+                                            enable_prompt_expansion: f12,
+                                            acceleration: f13,
+                                            guidance_scale: f14,
+                                            guidance_scale_2: f15,
+                                            shift: f16,
+                                            interpolator_model: f17,
+                                            num_interpolated_frames: f18,
+                                            adjust_fps_for_interpolation: f19,
+                                            video_quality: f20,
+                                            video_write_mode: f21,
+                                            resample_fps: f22,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("video_url")),
+                                    (_, None) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -1107,11 +1088,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
-                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        map.serialize_entry("seed", &self.seed)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
+                        map.opt("prompt", &self.prompt);
+                        map.put("seed", &self.seed);
                         map.end()
                     }
                 }
@@ -1145,11 +1125,17 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(WanV22a14bVideoToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                    prompt: f1,
-                                    seed: __fal::required(f2, "seed")?,
-                                })
+                                match (f0, f2) {
+                                    (Some(f0), Some(f2)) => {
+                                        Ok(WanV22a14bVideoToVideoOutput {
+                                            video: f0,
+                                            prompt: f1,
+                                            seed: f2,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("video")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

@@ -49,19 +49,14 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("prompt", &self.prompt)?;
-                            __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                            __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                            __fal::optional_entry(&mut map, "max_images", &self.max_images)?;
-                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                            __fal::optional_entry(
-                                &mut map,
-                                "enable_safety_checker",
-                                &self.enable_safety_checker,
-                            )?;
-                            __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("prompt", &self.prompt);
+                            map.opt("negative_prompt", &self.negative_prompt);
+                            map.opt("image_size", &self.image_size);
+                            map.opt("max_images", &self.max_images);
+                            map.opt("seed", &self.seed);
+                            map.opt("enable_safety_checker", &self.enable_safety_checker);
+                            map.opt("output_format", &self.output_format);
                             map.end()
                         }
                     }
@@ -115,15 +110,20 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(WanV27ProTextToImageInput {
-                                        prompt: __fal::required(f0, "prompt")?,
-                                        negative_prompt: f1,
-                                        image_size: f2,
-                                        max_images: f3,
-                                        seed: f4,
-                                        enable_safety_checker: f5,
-                                        output_format: f6,
-                                    })
+                                    match (f0,) {
+                                        (Some(f0),) => {
+                                            Ok(WanV27ProTextToImageInput {
+                                                prompt: f0,
+                                                negative_prompt: f1,
+                                                image_size: f2,
+                                                max_images: f3,
+                                                seed: f4,
+                                                enable_safety_checker: f5,
+                                                output_format: f6,
+                                            })
+                                        }
+                                        (None,) => Err(__fal::missing("prompt")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)
@@ -240,10 +240,9 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            __fal::optional_entry(&mut map, "width", &self.width)?;
-                            __fal::optional_entry(&mut map, "height", &self.height)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.opt("width", &self.width);
+                            map.opt("height", &self.height);
                             map.end()
                         }
                     }
@@ -587,11 +586,10 @@ pub mod fal_ai {
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __fal::serde::ser::SerializeMap as _;
-                            let mut map = serializer.serialize_map(None)?;
-                            map.serialize_entry("images", &self.images)?;
-                            __fal::optional_entry(&mut map, "generated_text", &self.generated_text)?;
-                            map.serialize_entry("seed", &self.seed)?;
+                            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                            map.put("images", &self.images);
+                            map.opt("generated_text", &self.generated_text);
+                            map.put("seed", &self.seed);
                             map.end()
                         }
                     }
@@ -625,11 +623,17 @@ pub mod fal_ai {
                                             _ => __fal::skip(&mut map),
                                         }?;
                                     }
-                                    Ok(WanV27ProTextToImageOutput {
-                                        images: __fal::required(f0, "images")?,
-                                        generated_text: f1,
-                                        seed: __fal::required(f2, "seed")?,
-                                    })
+                                    match (f0, f2) {
+                                        (Some(f0), Some(f2)) => {
+                                            Ok(WanV27ProTextToImageOutput {
+                                                images: f0,
+                                                generated_text: f1,
+                                                seed: f2,
+                                            })
+                                        }
+                                        (None, _) => Err(__fal::missing("images")),
+                                        (_, None) => Err(__fal::missing("seed")),
+                                    }
                                 }
                             }
                             deserializer.deserialize_map(FalVisitor)

@@ -56,30 +56,17 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "reference_image_urls",
-                            &self.reference_image_urls,
-                        )?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "reference_video_urls",
-                            &self.reference_video_urls,
-                        )?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "multi_shots", &self.multi_shots)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_safety_checker",
-                            &self.enable_safety_checker,
-                        )?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("reference_image_urls", &self.reference_image_urls);
+                        map.opt("reference_video_urls", &self.reference_video_urls);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("duration", &self.duration);
+                        map.opt("multi_shots", &self.multi_shots);
+                        map.opt("seed", &self.seed);
+                        map.opt("enable_safety_checker", &self.enable_safety_checker);
                         map.end()
                     }
                 }
@@ -142,18 +129,23 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(WanV27ReferenceToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    reference_image_urls: f1,
-                                    reference_video_urls: f2,
-                                    negative_prompt: f3,
-                                    aspect_ratio: f4,
-                                    resolution: f5,
-                                    duration: f6,
-                                    multi_shots: f7,
-                                    seed: f8,
-                                    enable_safety_checker: f9,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(WanV27ReferenceToVideoInput {
+                                            prompt: f0,
+                                            reference_image_urls: f1,
+                                            reference_video_urls: f2,
+                                            negative_prompt: f3,
+                                            aspect_ratio: f4,
+                                            resolution: f5,
+                                            duration: f6,
+                                            multi_shots: f7,
+                                            seed: f8,
+                                            enable_safety_checker: f9,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -474,17 +466,16 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("url", &self.url)?;
-                        __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                        __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                        __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                        __fal::optional_entry(&mut map, "width", &self.width)?;
-                        __fal::optional_entry(&mut map, "height", &self.height)?;
-                        __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("url", &self.url);
+                        map.opt("content_type", &self.content_type);
+                        map.opt("file_name", &self.file_name);
+                        map.opt("file_size", &self.file_size);
+                        map.opt("width", &self.width);
+                        map.opt("height", &self.height);
+                        map.opt("fps", &self.fps);
+                        map.opt("duration", &self.duration);
+                        map.opt("num_frames", &self.num_frames);
                         map.end()
                     }
                 }
@@ -544,17 +535,22 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(VideoFile {
-                                    url: __fal::required(f0, "url")?,
-                                    content_type: f1,
-                                    file_name: f2,
-                                    file_size: f3,
-                                    width: f4,
-                                    height: f5,
-                                    fps: f6,
-                                    duration: f7,
-                                    num_frames: f8,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(VideoFile {
+                                            url: f0,
+                                            content_type: f1,
+                                            file_name: f2,
+                                            file_size: f3,
+                                            width: f4,
+                                            height: f5,
+                                            fps: f6,
+                                            duration: f7,
+                                            num_frames: f8,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -575,11 +571,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
-                        map.serialize_entry("seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "actual_prompt", &self.actual_prompt)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
+                        map.put("seed", &self.seed);
+                        map.opt("actual_prompt", &self.actual_prompt);
                         map.end()
                     }
                 }
@@ -613,11 +608,17 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(WanV27ReferenceToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                    actual_prompt: f2,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(WanV27ReferenceToVideoOutput {
+                                            video: f0,
+                                            seed: f1,
+                                            actual_prompt: f2,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("video")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

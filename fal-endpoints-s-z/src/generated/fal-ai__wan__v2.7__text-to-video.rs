@@ -54,25 +54,16 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("prompt", &self.prompt)?;
-                        __fal::optional_entry(&mut map, "audio_url", &self.audio_url)?;
-                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_prompt_expansion",
-                            &self.enable_prompt_expansion,
-                        )?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(
-                            &mut map,
-                            "enable_safety_checker",
-                            &self.enable_safety_checker,
-                        )?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("prompt", &self.prompt);
+                        map.opt("audio_url", &self.audio_url);
+                        map.opt("aspect_ratio", &self.aspect_ratio);
+                        map.opt("resolution", &self.resolution);
+                        map.opt("duration", &self.duration);
+                        map.opt("negative_prompt", &self.negative_prompt);
+                        map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                        map.opt("seed", &self.seed);
+                        map.opt("enable_safety_checker", &self.enable_safety_checker);
                         map.end()
                     }
                 }
@@ -132,17 +123,22 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(WanV27TextToVideoInput {
-                                    prompt: __fal::required(f0, "prompt")?,
-                                    audio_url: f1,
-                                    aspect_ratio: f2,
-                                    resolution: f3,
-                                    duration: f4,
-                                    negative_prompt: f5,
-                                    enable_prompt_expansion: f6,
-                                    seed: f7,
-                                    enable_safety_checker: f8,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(WanV27TextToVideoInput {
+                                            prompt: f0,
+                                            audio_url: f1,
+                                            aspect_ratio: f2,
+                                            resolution: f3,
+                                            duration: f4,
+                                            negative_prompt: f5,
+                                            enable_prompt_expansion: f6,
+                                            seed: f7,
+                                            enable_safety_checker: f8,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("prompt")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -458,17 +454,16 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("url", &self.url)?;
-                        __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
-                        __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
-                        __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
-                        __fal::optional_entry(&mut map, "width", &self.width)?;
-                        __fal::optional_entry(&mut map, "height", &self.height)?;
-                        __fal::optional_entry(&mut map, "fps", &self.fps)?;
-                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                        __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("url", &self.url);
+                        map.opt("content_type", &self.content_type);
+                        map.opt("file_name", &self.file_name);
+                        map.opt("file_size", &self.file_size);
+                        map.opt("width", &self.width);
+                        map.opt("height", &self.height);
+                        map.opt("fps", &self.fps);
+                        map.opt("duration", &self.duration);
+                        map.opt("num_frames", &self.num_frames);
                         map.end()
                     }
                 }
@@ -528,17 +523,22 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(VideoFile {
-                                    url: __fal::required(f0, "url")?,
-                                    content_type: f1,
-                                    file_name: f2,
-                                    file_size: f3,
-                                    width: f4,
-                                    height: f5,
-                                    fps: f6,
-                                    duration: f7,
-                                    num_frames: f8,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(VideoFile {
+                                            url: f0,
+                                            content_type: f1,
+                                            file_name: f2,
+                                            file_size: f3,
+                                            width: f4,
+                                            height: f5,
+                                            fps: f6,
+                                            duration: f7,
+                                            num_frames: f8,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -559,11 +559,10 @@ pub mod fal_ai {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("video", &self.video)?;
-                        map.serialize_entry("seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "actual_prompt", &self.actual_prompt)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("video", &self.video);
+                        map.put("seed", &self.seed);
+                        map.opt("actual_prompt", &self.actual_prompt);
                         map.end()
                     }
                 }
@@ -597,11 +596,17 @@ pub mod fal_ai {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(WanV27TextToVideoOutput {
-                                    video: __fal::required(f0, "video")?,
-                                    seed: __fal::required(f1, "seed")?,
-                                    actual_prompt: f2,
-                                })
+                                match (f0, f1) {
+                                    (Some(f0), Some(f1)) => {
+                                        Ok(WanV27TextToVideoOutput {
+                                            video: f0,
+                                            seed: f1,
+                                            actual_prompt: f2,
+                                        })
+                                    }
+                                    (None, _) => Err(__fal::missing("video")),
+                                    (_, None) => Err(__fal::missing("seed")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

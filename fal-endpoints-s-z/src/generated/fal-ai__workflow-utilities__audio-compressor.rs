@@ -55,16 +55,15 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio_url", &self.audio_url)?;
-                    __fal::optional_entry(&mut map, "threshold", &self.threshold)?;
-                    __fal::optional_entry(&mut map, "ratio", &self.ratio)?;
-                    __fal::optional_entry(&mut map, "attack", &self.attack)?;
-                    __fal::optional_entry(&mut map, "release", &self.release)?;
-                    __fal::optional_entry(&mut map, "makeup", &self.makeup)?;
-                    __fal::optional_entry(&mut map, "knee", &self.knee)?;
-                    __fal::optional_entry(&mut map, "output_bitrate", &self.output_bitrate)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio_url", &self.audio_url);
+                    map.opt("threshold", &self.threshold);
+                    map.opt("ratio", &self.ratio);
+                    map.opt("attack", &self.attack);
+                    map.opt("release", &self.release);
+                    map.opt("makeup", &self.makeup);
+                    map.opt("knee", &self.knee);
+                    map.opt("output_bitrate", &self.output_bitrate);
                     map.end()
                 }
             }
@@ -121,16 +120,21 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WorkflowUtilitiesAudioCompressorInput {
-                                audio_url: __fal::required(f0, "audio_url")?,
-                                threshold: f1,
-                                ratio: f2,
-                                attack: f3,
-                                release: f4,
-                                makeup: f5,
-                                knee: f6,
-                                output_bitrate: f7,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(WorkflowUtilitiesAudioCompressorInput {
+                                        audio_url: f0,
+                                        threshold: f1,
+                                        ratio: f2,
+                                        attack: f3,
+                                        release: f4,
+                                        makeup: f5,
+                                        knee: f6,
+                                        output_bitrate: f7,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -364,9 +368,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
                     map.end()
                 }
             }
@@ -394,9 +397,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WorkflowUtilitiesAudioCompressorOutput {
-                                audio: __fal::required(f0, "audio")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(WorkflowUtilitiesAudioCompressorOutput {
+                                        audio: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -85,23 +85,22 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "language", &self.language)?;
-                    __fal::optional_entry(&mut map, "font_name", &self.font_name)?;
-                    __fal::optional_entry(&mut map, "font_size", &self.font_size)?;
-                    __fal::optional_entry(&mut map, "font_weight", &self.font_weight)?;
-                    __fal::optional_entry(&mut map, "font_color", &self.font_color)?;
-                    __fal::optional_entry(&mut map, "highlight_color", &self.highlight_color)?;
-                    __fal::optional_entry(&mut map, "stroke_width", &self.stroke_width)?;
-                    __fal::optional_entry(&mut map, "stroke_color", &self.stroke_color)?;
-                    __fal::optional_entry(&mut map, "background_color", &self.background_color)?;
-                    __fal::optional_entry(&mut map, "background_opacity", &self.background_opacity)?;
-                    __fal::optional_entry(&mut map, "position", &self.position)?;
-                    __fal::optional_entry(&mut map, "y_offset", &self.y_offset)?;
-                    __fal::optional_entry(&mut map, "words_per_subtitle", &self.words_per_subtitle)?;
-                    __fal::optional_entry(&mut map, "enable_animation", &self.enable_animation)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("language", &self.language);
+                    map.opt("font_name", &self.font_name);
+                    map.opt("font_size", &self.font_size);
+                    map.opt("font_weight", &self.font_weight);
+                    map.opt("font_color", &self.font_color);
+                    map.opt("highlight_color", &self.highlight_color);
+                    map.opt("stroke_width", &self.stroke_width);
+                    map.opt("stroke_color", &self.stroke_color);
+                    map.opt("background_color", &self.background_color);
+                    map.opt("background_opacity", &self.background_opacity);
+                    map.opt("position", &self.position);
+                    map.opt("y_offset", &self.y_offset);
+                    map.opt("words_per_subtitle", &self.words_per_subtitle);
+                    map.opt("enable_animation", &self.enable_animation);
                     map.end()
                 }
             }
@@ -179,23 +178,28 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WorkflowUtilitiesAutoSubtitleInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                language: f1,
-                                font_name: f2,
-                                font_size: f3,
-                                font_weight: f4,
-                                font_color: f5,
-                                highlight_color: f6,
-                                stroke_width: f7,
-                                stroke_color: f8,
-                                background_color: f9,
-                                background_opacity: f10,
-                                position: f11,
-                                y_offset: f12,
-                                words_per_subtitle: f13,
-                                enable_animation: f14,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(WorkflowUtilitiesAutoSubtitleInput {
+                                        video_url: f0,
+                                        language: f1,
+                                        font_name: f2,
+                                        font_size: f3,
+                                        font_weight: f4,
+                                        font_color: f5,
+                                        highlight_color: f6,
+                                        stroke_width: f7,
+                                        stroke_color: f8,
+                                        background_color: f9,
+                                        background_opacity: f10,
+                                        position: f11,
+                                        y_offset: f12,
+                                        words_per_subtitle: f13,
+                                        enable_animation: f14,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -1132,17 +1136,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("transcription", &self.transcription)?;
-                    map.serialize_entry("subtitle_count", &self.subtitle_count)?;
-                    __fal::optional_entry(&mut map, "words", &self.words)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "transcription_metadata",
-                        &self.transcription_metadata,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("transcription", &self.transcription);
+                    map.put("subtitle_count", &self.subtitle_count);
+                    map.opt("words", &self.words);
+                    map.opt("transcription_metadata", &self.transcription_metadata);
                     map.end()
                 }
             }
@@ -1190,13 +1189,20 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WorkflowUtilitiesAutoSubtitleOutput {
-                                video: __fal::required(f0, "video")?,
-                                transcription: __fal::required(f1, "transcription")?,
-                                subtitle_count: __fal::required(f2, "subtitle_count")?,
-                                words: f3,
-                                transcription_metadata: f4,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(WorkflowUtilitiesAutoSubtitleOutput {
+                                        video: f0,
+                                        transcription: f1,
+                                        subtitle_count: f2,
+                                        words: f3,
+                                        transcription_metadata: f4,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("video")),
+                                (_, None, _) => Err(__fal::missing("transcription")),
+                                (_, _, None) => Err(__fal::missing("subtitle_count")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

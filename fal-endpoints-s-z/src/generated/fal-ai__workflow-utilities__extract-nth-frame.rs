@@ -40,13 +40,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "frame_interval", &self.frame_interval)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __fal::optional_entry(&mut map, "max_frames", &self.max_frames)?;
-                    __fal::optional_entry(&mut map, "quality", &self.quality)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("frame_interval", &self.frame_interval);
+                    map.opt("output_format", &self.output_format);
+                    map.opt("max_frames", &self.max_frames);
+                    map.opt("quality", &self.quality);
                     map.end()
                 }
             }
@@ -94,13 +93,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WorkflowUtilitiesExtractNthFrameInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                frame_interval: f1,
-                                output_format: f2,
-                                max_frames: f3,
-                                quality: f4,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(WorkflowUtilitiesExtractNthFrameInput {
+                                        video_url: f0,
+                                        frame_interval: f1,
+                                        output_format: f2,
+                                        max_frames: f3,
+                                        quality: f4,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -288,10 +292,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("frame_count", &self.frame_count)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("frame_count", &self.frame_count);
                     map.end()
                 }
             }
@@ -323,10 +326,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WorkflowUtilitiesExtractNthFrameOutput {
-                                images: __fal::required(f0, "images")?,
-                                frame_count: __fal::required(f1, "frame_count")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(WorkflowUtilitiesExtractNthFrameOutput {
+                                        images: f0,
+                                        frame_count: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("images")),
+                                (_, None) => Err(__fal::missing("frame_count")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

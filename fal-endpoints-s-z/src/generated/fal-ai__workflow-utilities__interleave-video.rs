@@ -23,10 +23,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_urls", &self.video_urls)?;
-                    __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_urls", &self.video_urls);
+                    map.opt("frames_per_second", &self.frames_per_second);
                     map.end()
                 }
             }
@@ -58,10 +57,15 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WorkflowUtilitiesInterleaveVideoInput {
-                                video_urls: __fal::required(f0, "video_urls")?,
-                                frames_per_second: f1,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(WorkflowUtilitiesInterleaveVideoInput {
+                                        video_urls: f0,
+                                        frames_per_second: f1,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -122,9 +126,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -152,9 +155,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WorkflowUtilitiesInterleaveVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(WorkflowUtilitiesInterleaveVideoOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -29,11 +29,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_urls", &self.image_urls)?;
-                    map.serialize_entry("index", &self.index)?;
-                    __fal::optional_entry(&mut map, "fallback_index", &self.fallback_index)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_urls", &self.image_urls);
+                    map.put("index", &self.index);
+                    map.opt("fallback_index", &self.fallback_index);
                     map.end()
                 }
             }
@@ -69,11 +68,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WorkflowUtilitiesPickImageByIndexInput {
-                                image_urls: __fal::required(f0, "image_urls")?,
-                                index: __fal::required(f1, "index")?,
-                                fallback_index: f2,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(WorkflowUtilitiesPickImageByIndexInput {
+                                        image_urls: f0,
+                                        index: f1,
+                                        fallback_index: f2,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image_urls")),
+                                (_, None) => Err(__fal::missing("index")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -217,10 +222,9 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image", &self.image)?;
-                    map.serialize_entry("images", &self.images)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image", &self.image);
+                    map.put("images", &self.images);
                     map.end()
                 }
             }
@@ -252,10 +256,16 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WorkflowUtilitiesPickImageByIndexOutput {
-                                image: __fal::required(f0, "image")?,
-                                images: __fal::required(f1, "images")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(WorkflowUtilitiesPickImageByIndexOutput {
+                                        image: f0,
+                                        images: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("image")),
+                                (_, None) => Err(__fal::missing("images")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

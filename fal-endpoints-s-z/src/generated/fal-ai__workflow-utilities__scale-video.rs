@@ -50,16 +50,15 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
-                    __fal::optional_entry(&mut map, "mode", &self.mode)?;
-                    __fal::optional_entry(&mut map, "pad_color", &self.pad_color)?;
-                    __fal::optional_entry(&mut map, "codec", &self.codec)?;
-                    __fal::optional_entry(&mut map, "preset", &self.preset)?;
-                    __fal::optional_entry(&mut map, "crf", &self.crf)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
+                    map.opt("mode", &self.mode);
+                    map.opt("pad_color", &self.pad_color);
+                    map.opt("codec", &self.codec);
+                    map.opt("preset", &self.preset);
+                    map.opt("crf", &self.crf);
                     map.end()
                 }
             }
@@ -116,16 +115,21 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WorkflowUtilitiesScaleVideoInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                width: f1,
-                                height: f2,
-                                mode: f3,
-                                pad_color: f4,
-                                codec: f5,
-                                preset: f6,
-                                crf: f7,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(WorkflowUtilitiesScaleVideoInput {
+                                        video_url: f0,
+                                        width: f1,
+                                        height: f2,
+                                        mode: f3,
+                                        pad_color: f4,
+                                        codec: f5,
+                                        preset: f6,
+                                        crf: f7,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -597,13 +601,12 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("original_width", &self.original_width)?;
-                    map.serialize_entry("original_height", &self.original_height)?;
-                    map.serialize_entry("scaled_width", &self.scaled_width)?;
-                    map.serialize_entry("scaled_height", &self.scaled_height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("original_width", &self.original_width);
+                    map.put("original_height", &self.original_height);
+                    map.put("scaled_width", &self.scaled_width);
+                    map.put("scaled_height", &self.scaled_height);
                     map.end()
                 }
             }
@@ -651,13 +654,22 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WorkflowUtilitiesScaleVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                original_width: __fal::required(f1, "original_width")?,
-                                original_height: __fal::required(f2, "original_height")?,
-                                scaled_width: __fal::required(f3, "scaled_width")?,
-                                scaled_height: __fal::required(f4, "scaled_height")?,
-                            })
+                            match (f0, f1, f2, f3, f4) {
+                                (Some(f0), Some(f1), Some(f2), Some(f3), Some(f4)) => {
+                                    Ok(WorkflowUtilitiesScaleVideoOutput {
+                                        video: f0,
+                                        original_width: f1,
+                                        original_height: f2,
+                                        scaled_width: f3,
+                                        scaled_height: f4,
+                                    })
+                                }
+                                (None, _, _, _, _) => Err(__fal::missing("video")),
+                                (_, None, _, _, _) => Err(__fal::missing("original_width")),
+                                (_, _, None, _, _) => Err(__fal::missing("original_height")),
+                                (_, _, _, None, _) => Err(__fal::missing("scaled_width")),
+                                (_, _, _, _, None) => Err(__fal::missing("scaled_height")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

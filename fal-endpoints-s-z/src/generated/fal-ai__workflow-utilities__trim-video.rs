@@ -34,12 +34,11 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "start_time", &self.start_time)?;
-                    __fal::optional_entry(&mut map, "end_time", &self.end_time)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("start_time", &self.start_time);
+                    map.opt("end_time", &self.end_time);
+                    map.opt("duration", &self.duration);
                     map.end()
                 }
             }
@@ -77,12 +76,17 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WorkflowUtilitiesTrimVideoInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                start_time: f1,
-                                end_time: f2,
-                                duration: f3,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(WorkflowUtilitiesTrimVideoInput {
+                                        video_url: f0,
+                                        start_time: f1,
+                                        end_time: f2,
+                                        duration: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -168,11 +172,10 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
-                    map.serialize_entry("original_duration", &self.original_duration)?;
-                    map.serialize_entry("trimmed_duration", &self.trimmed_duration)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
+                    map.put("original_duration", &self.original_duration);
+                    map.put("trimmed_duration", &self.trimmed_duration);
                     map.end()
                 }
             }
@@ -208,11 +211,18 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(WorkflowUtilitiesTrimVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                                original_duration: __fal::required(f1, "original_duration")?,
-                                trimmed_duration: __fal::required(f2, "trimmed_duration")?,
-                            })
+                            match (f0, f1, f2) {
+                                (Some(f0), Some(f1), Some(f2)) => {
+                                    Ok(WorkflowUtilitiesTrimVideoOutput {
+                                        video: f0,
+                                        original_duration: f1,
+                                        trimmed_duration: f2,
+                                    })
+                                }
+                                (None, _, _) => Err(__fal::missing("video")),
+                                (_, None, _) => Err(__fal::missing("original_duration")),
+                                (_, _, None) => Err(__fal::missing("trimmed_duration")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

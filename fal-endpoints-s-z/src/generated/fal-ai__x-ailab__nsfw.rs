@@ -19,9 +19,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("image_urls", &self.image_urls)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("image_urls", &self.image_urls);
                     map.end()
                 }
             }
@@ -49,9 +48,10 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(XAilabNsfwInput {
-                                image_urls: __fal::required(f0, "image_urls")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(XAilabNsfwInput { image_urls: f0 }),
+                                (None,) => Err(__fal::missing("image_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -96,9 +96,8 @@ pub mod fal_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("has_nsfw_concepts", &self.has_nsfw_concepts);
                     map.end()
                 }
             }
@@ -128,9 +127,14 @@ pub mod fal_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(XAilabNsfwOutput {
-                                has_nsfw_concepts: __fal::required(f0, "has_nsfw_concepts")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(XAilabNsfwOutput {
+                                        has_nsfw_concepts: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("has_nsfw_concepts")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -42,14 +42,13 @@ pub mod mirelo_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "text_prompt", &self.text_prompt)?;
-                    __fal::optional_entry(&mut map, "num_samples", &self.num_samples)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
-                    __fal::optional_entry(&mut map, "start_offset", &self.start_offset)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("text_prompt", &self.text_prompt);
+                    map.opt("num_samples", &self.num_samples);
+                    map.opt("seed", &self.seed);
+                    map.opt("duration", &self.duration);
+                    map.opt("start_offset", &self.start_offset);
                     map.end()
                 }
             }
@@ -100,14 +99,19 @@ pub mod mirelo_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(SfxV15VideoToVideoInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                text_prompt: f1,
-                                num_samples: f2,
-                                seed: f3,
-                                duration: f4,
-                                start_offset: f5,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(SfxV15VideoToVideoInput {
+                                        video_url: f0,
+                                        text_prompt: f1,
+                                        num_samples: f2,
+                                        seed: f3,
+                                        duration: f4,
+                                        start_offset: f5,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -224,9 +228,8 @@ pub mod mirelo_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -254,9 +257,14 @@ pub mod mirelo_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(SfxV15VideoToVideoOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(SfxV15VideoToVideoOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

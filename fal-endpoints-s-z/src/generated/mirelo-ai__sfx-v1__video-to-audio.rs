@@ -38,13 +38,12 @@ pub mod mirelo_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "text_prompt", &self.text_prompt)?;
-                    __fal::optional_entry(&mut map, "num_samples", &self.num_samples)?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("text_prompt", &self.text_prompt);
+                    map.opt("num_samples", &self.num_samples);
+                    map.opt("seed", &self.seed);
+                    map.opt("duration", &self.duration);
                     map.end()
                 }
             }
@@ -92,13 +91,18 @@ pub mod mirelo_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(SfxV1VideoToAudioInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                text_prompt: f1,
-                                num_samples: f2,
-                                seed: f3,
-                                duration: f4,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(SfxV1VideoToAudioInput {
+                                        video_url: f0,
+                                        text_prompt: f1,
+                                        num_samples: f2,
+                                        seed: f3,
+                                        duration: f4,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -199,9 +203,8 @@ pub mod mirelo_ai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
                     map.end()
                 }
             }
@@ -229,9 +232,14 @@ pub mod mirelo_ai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(SfxV1VideoToAudioOutput {
-                                audio: __fal::required(f0, "audio")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(SfxV1VideoToAudioOutput {
+                                        audio: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -55,19 +55,18 @@ pub mod tripo3d {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                        __fal::optional_entry(&mut map, "face_limit", &self.face_limit)?;
-                        __fal::optional_entry(&mut map, "pbr", &self.pbr)?;
-                        __fal::optional_entry(&mut map, "texture", &self.texture)?;
-                        __fal::optional_entry(&mut map, "texture_seed", &self.texture_seed)?;
-                        __fal::optional_entry(&mut map, "auto_size", &self.auto_size)?;
-                        __fal::optional_entry(&mut map, "style", &self.style)?;
-                        __fal::optional_entry(&mut map, "quad", &self.quad)?;
-                        __fal::optional_entry(&mut map, "texture_alignment", &self.texture_alignment)?;
-                        __fal::optional_entry(&mut map, "orientation", &self.orientation)?;
-                        map.serialize_entry("image_url", &self.image_url)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.opt("seed", &self.seed);
+                        map.opt("face_limit", &self.face_limit);
+                        map.opt("pbr", &self.pbr);
+                        map.opt("texture", &self.texture);
+                        map.opt("texture_seed", &self.texture_seed);
+                        map.opt("auto_size", &self.auto_size);
+                        map.opt("style", &self.style);
+                        map.opt("quad", &self.quad);
+                        map.opt("texture_alignment", &self.texture_alignment);
+                        map.opt("orientation", &self.orientation);
+                        map.put("image_url", &self.image_url);
                         map.end()
                     }
                 }
@@ -133,19 +132,24 @@ pub mod tripo3d {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(TripoV25ImageTo3dInput {
-                                    seed: f0,
-                                    face_limit: f1,
-                                    pbr: f2,
-                                    texture: f3,
-                                    texture_seed: f4,
-                                    auto_size: f5,
-                                    style: f6,
-                                    quad: f7,
-                                    texture_alignment: f8,
-                                    orientation: f9,
-                                    image_url: __fal::required(f10, "image_url")?,
-                                })
+                                match (f10,) {
+                                    (Some(f10),) => {
+                                        Ok(TripoV25ImageTo3dInput {
+                                            seed: f0,
+                                            face_limit: f1,
+                                            pbr: f2,
+                                            texture: f3,
+                                            texture_seed: f4,
+                                            auto_size: f5,
+                                            style: f6,
+                                            quad: f7,
+                                            texture_alignment: f8,
+                                            orientation: f9,
+                                            image_url: f10,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("image_url")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)
@@ -619,13 +623,12 @@ pub mod tripo3d {
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __fal::serde::ser::SerializeMap as _;
-                        let mut map = serializer.serialize_map(None)?;
-                        map.serialize_entry("task_id", &self.task_id)?;
-                        __fal::optional_entry(&mut map, "model_mesh", &self.model_mesh)?;
-                        __fal::optional_entry(&mut map, "base_model", &self.base_model)?;
-                        __fal::optional_entry(&mut map, "pbr_model", &self.pbr_model)?;
-                        __fal::optional_entry(&mut map, "rendered_image", &self.rendered_image)?;
+                        let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                        map.put("task_id", &self.task_id);
+                        map.opt("model_mesh", &self.model_mesh);
+                        map.opt("base_model", &self.base_model);
+                        map.opt("pbr_model", &self.pbr_model);
+                        map.opt("rendered_image", &self.rendered_image);
                         map.end()
                     }
                 }
@@ -673,13 +676,18 @@ pub mod tripo3d {
                                         _ => __fal::skip(&mut map),
                                     }?;
                                 }
-                                Ok(TripoV25ImageTo3dOutput {
-                                    task_id: __fal::required(f0, "task_id")?,
-                                    model_mesh: f1,
-                                    base_model: f2,
-                                    pbr_model: f3,
-                                    rendered_image: f4,
-                                })
+                                match (f0,) {
+                                    (Some(f0),) => {
+                                        Ok(TripoV25ImageTo3dOutput {
+                                            task_id: f0,
+                                            model_mesh: f1,
+                                            base_model: f2,
+                                            pbr_model: f3,
+                                            rendered_image: f4,
+                                        })
+                                    }
+                                    (None,) => Err(__fal::missing("task_id")),
+                                }
                             }
                         }
                         deserializer.deserialize_map(FalVisitor)

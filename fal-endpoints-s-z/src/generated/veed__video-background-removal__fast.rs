@@ -34,16 +34,11 @@ pub mod veed {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "output_codec", &self.output_codec)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "refine_foreground_edges",
-                        &self.refine_foreground_edges,
-                    )?;
-                    __fal::optional_entry(&mut map, "subject_is_person", &self.subject_is_person)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("output_codec", &self.output_codec);
+                    map.opt("refine_foreground_edges", &self.refine_foreground_edges);
+                    map.opt("subject_is_person", &self.subject_is_person);
                     map.end()
                 }
             }
@@ -88,12 +83,17 @@ pub mod veed {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoBackgroundRemovalFastInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                output_codec: f1,
-                                refine_foreground_edges: f2,
-                                subject_is_person: f3,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoBackgroundRemovalFastInput {
+                                        video_url: f0,
+                                        output_codec: f1,
+                                        refine_foreground_edges: f2,
+                                        subject_is_person: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -250,9 +250,8 @@ pub mod veed {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -280,9 +279,14 @@ pub mod veed {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoBackgroundRemovalFastOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoBackgroundRemovalFastOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -30,15 +30,10 @@ pub mod veed {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video_url", &self.video_url)?;
-                    __fal::optional_entry(&mut map, "output_codec", &self.output_codec)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "spill_suppression_strength",
-                        &self.spill_suppression_strength,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video_url", &self.video_url);
+                    map.opt("output_codec", &self.output_codec);
+                    map.opt("spill_suppression_strength", &self.spill_suppression_strength);
                     map.end()
                 }
             }
@@ -76,11 +71,16 @@ pub mod veed {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoBackgroundRemovalGreenScreenInput {
-                                video_url: __fal::required(f0, "video_url")?,
-                                output_codec: f1,
-                                spill_suppression_strength: f2,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoBackgroundRemovalGreenScreenInput {
+                                        video_url: f0,
+                                        output_codec: f1,
+                                        spill_suppression_strength: f2,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video_url")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -240,9 +240,8 @@ pub mod veed {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("video", &self.video)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("video", &self.video);
                     map.end()
                 }
             }
@@ -270,9 +269,14 @@ pub mod veed {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(VideoBackgroundRemovalGreenScreenOutput {
-                                video: __fal::required(f0, "video")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(VideoBackgroundRemovalGreenScreenOutput {
+                                        video: f0,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("video")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -49,24 +49,15 @@ pub mod wan {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("prompt", &self.prompt)?;
-                    map.serialize_entry("image_urls", &self.image_urls)?;
-                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
-                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_prompt_expansion",
-                        &self.enable_prompt_expansion,
-                    )?;
-                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
-                    __fal::optional_entry(
-                        &mut map,
-                        "enable_safety_checker",
-                        &self.enable_safety_checker,
-                    )?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("prompt", &self.prompt);
+                    map.put("image_urls", &self.image_urls);
+                    map.opt("negative_prompt", &self.negative_prompt);
+                    map.opt("image_size", &self.image_size);
+                    map.opt("num_images", &self.num_images);
+                    map.opt("enable_prompt_expansion", &self.enable_prompt_expansion);
+                    map.opt("seed", &self.seed);
+                    map.opt("enable_safety_checker", &self.enable_safety_checker);
                     map.end()
                 }
             }
@@ -123,16 +114,22 @@ pub mod wan {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(V26ImageToImageInput {
-                                prompt: __fal::required(f0, "prompt")?,
-                                image_urls: __fal::required(f1, "image_urls")?,
-                                negative_prompt: f2,
-                                image_size: f3,
-                                num_images: f4,
-                                enable_prompt_expansion: f5,
-                                seed: f6,
-                                enable_safety_checker: f7,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(V26ImageToImageInput {
+                                        prompt: f0,
+                                        image_urls: f1,
+                                        negative_prompt: f2,
+                                        image_size: f3,
+                                        num_images: f4,
+                                        enable_prompt_expansion: f5,
+                                        seed: f6,
+                                        enable_safety_checker: f7,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("prompt")),
+                                (_, None) => Err(__fal::missing("image_urls")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -246,10 +243,9 @@ pub mod wan {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "width", &self.width)?;
-                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("width", &self.width);
+                    map.opt("height", &self.height);
                     map.end()
                 }
             }
@@ -509,10 +505,9 @@ pub mod wan {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("images", &self.images)?;
-                    map.serialize_entry("seed", &self.seed)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("images", &self.images);
+                    map.put("seed", &self.seed);
                     map.end()
                 }
             }
@@ -543,10 +538,16 @@ pub mod wan {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(V26ImageToImageOutput {
-                                images: __fal::required(f0, "images")?,
-                                seed: __fal::required(f1, "seed")?,
-                            })
+                            match (f0, f1) {
+                                (Some(f0), Some(f1)) => {
+                                    Ok(V26ImageToImageOutput {
+                                        images: f0,
+                                        seed: f1,
+                                    })
+                                }
+                                (None, _) => Err(__fal::missing("images")),
+                                (_, None) => Err(__fal::missing("seed")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -32,12 +32,11 @@ pub mod xai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("text", &self.text)?;
-                    __fal::optional_entry(&mut map, "voice", &self.voice)?;
-                    __fal::optional_entry(&mut map, "language", &self.language)?;
-                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("text", &self.text);
+                    map.opt("voice", &self.voice);
+                    map.opt("language", &self.language);
+                    map.opt("output_format", &self.output_format);
                     map.end()
                 }
             }
@@ -75,12 +74,17 @@ pub mod xai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(TtsV1Input {
-                                text: __fal::required(f0, "text")?,
-                                voice: f1,
-                                language: f2,
-                                output_format: f3,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => {
+                                    Ok(TtsV1Input {
+                                        text: f0,
+                                        voice: f1,
+                                        language: f2,
+                                        output_format: f3,
+                                    })
+                                }
+                                (None,) => Err(__fal::missing("text")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)
@@ -423,11 +427,10 @@ pub mod xai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    __fal::optional_entry(&mut map, "codec", &self.codec)?;
-                    __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-                    __fal::optional_entry(&mut map, "bit_rate", &self.bit_rate)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.opt("codec", &self.codec);
+                    map.opt("sample_rate", &self.sample_rate);
+                    map.opt("bit_rate", &self.bit_rate);
                     map.end()
                 }
             }
@@ -532,9 +535,8 @@ pub mod xai {
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __fal::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("audio", &self.audio)?;
+                    let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+                    map.put("audio", &self.audio);
                     map.end()
                 }
             }
@@ -562,9 +564,10 @@ pub mod xai {
                                     _ => __fal::skip(&mut map),
                                 }?;
                             }
-                            Ok(TtsV1Output {
-                                audio: __fal::required(f0, "audio")?,
-                            })
+                            match (f0,) {
+                                (Some(f0),) => Ok(TtsV1Output { audio: f0 }),
+                                (None,) => Err(__fal::missing("audio")),
+                            }
                         }
                     }
                     deserializer.deserialize_map(FalVisitor)

@@ -45,15 +45,14 @@ pub mod get_models {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            __fal::optional_entry(&mut map, "limit", &self.limit)?;
-            __fal::optional_entry(&mut map, "cursor", &self.cursor)?;
-            __fal::optional_entry(&mut map, "endpoint_id", &self.endpoint_id)?;
-            __fal::optional_entry(&mut map, "q", &self.q)?;
-            __fal::optional_entry(&mut map, "category", &self.category)?;
-            __fal::optional_entry(&mut map, "status", &self.status)?;
-            __fal::optional_entry(&mut map, "expand", &self.expand)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.opt("limit", &self.limit);
+            map.opt("cursor", &self.cursor);
+            map.opt("endpoint_id", &self.endpoint_id);
+            map.opt("q", &self.q);
+            map.opt("category", &self.category);
+            map.opt("status", &self.status);
+            map.opt("expand", &self.expand);
             map.end()
         }
     }
@@ -356,10 +355,9 @@ pub mod get_models {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("code", &self.code)?;
-            map.serialize_entry("message", &self.message)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("code", &self.code);
+            map.put("message", &self.message);
             map.end()
         }
     }
@@ -391,10 +389,16 @@ pub mod get_models {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(EnterpriseStatusError {
-                        code: __fal::required(f0, "code")?,
-                        message: __fal::required(f1, "message")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => {
+                            Ok(EnterpriseStatusError {
+                                code: f0,
+                                message: f1,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("code")),
+                        (_, None) => Err(__fal::missing("message")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -411,9 +415,8 @@ pub mod get_models {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("error", &self.error)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("error", &self.error);
             map.end()
         }
     }
@@ -441,9 +444,14 @@ pub mod get_models {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(EnterpriseStatusObject {
-                        error: __fal::required(f0, "error")?,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(EnterpriseStatusObject {
+                                error: f0,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("error")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -541,10 +549,9 @@ pub mod get_models {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("code", &self.code)?;
-            map.serialize_entry("message", &self.message)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("code", &self.code);
+            map.put("message", &self.message);
             map.end()
         }
     }
@@ -576,10 +583,11 @@ pub mod get_models {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(Error {
-                        code: __fal::required(f0, "code")?,
-                        message: __fal::required(f1, "message")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => Ok(Error { code: f0, message: f1 }),
+                        (None, _) => Err(__fal::missing("code")),
+                        (_, None) => Err(__fal::missing("message")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -657,11 +665,10 @@ pub mod get_models {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("models", &self.models)?;
-            __fal::optional_entry(&mut map, "next_cursor", &self.next_cursor)?;
-            map.serialize_entry("has_more", &self.has_more)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("models", &self.models);
+            map.opt("next_cursor", &self.next_cursor);
+            map.put("has_more", &self.has_more);
             map.end()
         }
     }
@@ -695,11 +702,17 @@ pub mod get_models {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(GetModelsResponse {
-                        models: __fal::required(f0, "models")?,
-                        next_cursor: f1,
-                        has_more: __fal::required(f2, "has_more")?,
-                    })
+                    match (f0, f2) {
+                        (Some(f0), Some(f2)) => {
+                            Ok(GetModelsResponse {
+                                models: f0,
+                                next_cursor: f1,
+                                has_more: f2,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("models")),
+                        (_, None) => Err(__fal::missing("has_more")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -718,10 +731,9 @@ pub mod get_models {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("key", &self.key)?;
-            map.serialize_entry("label", &self.label)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("key", &self.key);
+            map.put("label", &self.label);
             map.end()
         }
     }
@@ -751,10 +763,11 @@ pub mod get_models {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(Group {
-                        key: __fal::required(f0, "key")?,
-                        label: __fal::required(f1, "label")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => Ok(Group { key: f0, label: f1 }),
+                        (None, _) => Err(__fal::missing("key")),
+                        (_, None) => Err(__fal::missing("label")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -963,41 +976,28 @@ pub mod get_models {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("display_name", &self.display_name)?;
-            map.serialize_entry("category", &self.category)?;
-            map.serialize_entry("description", &self.description)?;
-            map.serialize_entry("status", &self.status)?;
-            map.serialize_entry("tags", &self.tags)?;
-            map.serialize_entry("updated_at", &self.updated_at)?;
-            map.serialize_entry("is_favorited", &self.is_favorited)?;
-            map.serialize_entry("thumbnail_url", &self.thumbnail_url)?;
-            __fal::optional_entry(
-                &mut map,
-                "thumbnail_animated_url",
-                &self.thumbnail_animated_url,
-            )?;
-            map.serialize_entry("model_url", &self.model_url)?;
-            __fal::optional_entry(&mut map, "github_url", &self.github_url)?;
-            __fal::optional_entry(&mut map, "license_type", &self.license_type)?;
-            map.serialize_entry("date", &self.date)?;
-            __fal::optional_entry(&mut map, "group", &self.group)?;
-            map.serialize_entry("highlighted", &self.highlighted)?;
-            __fal::optional_entry(&mut map, "kind", &self.kind)?;
-            __fal::optional_entry(
-                &mut map,
-                "training_endpoint_ids",
-                &self.training_endpoint_ids,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "inference_endpoint_ids",
-                &self.inference_endpoint_ids,
-            )?;
-            __fal::optional_entry(&mut map, "stream_url", &self.stream_url)?;
-            __fal::optional_entry(&mut map, "duration_estimate", &self.duration_estimate)?;
-            map.serialize_entry("pinned", &self.pinned)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("display_name", &self.display_name);
+            map.put("category", &self.category);
+            map.put("description", &self.description);
+            map.put("status", &self.status);
+            map.put("tags", &self.tags);
+            map.put("updated_at", &self.updated_at);
+            map.put("is_favorited", &self.is_favorited);
+            map.put("thumbnail_url", &self.thumbnail_url);
+            map.opt("thumbnail_animated_url", &self.thumbnail_animated_url);
+            map.put("model_url", &self.model_url);
+            map.opt("github_url", &self.github_url);
+            map.opt("license_type", &self.license_type);
+            map.put("date", &self.date);
+            map.opt("group", &self.group);
+            map.put("highlighted", &self.highlighted);
+            map.opt("kind", &self.kind);
+            map.opt("training_endpoint_ids", &self.training_endpoint_ids);
+            map.opt("inference_endpoint_ids", &self.inference_endpoint_ids);
+            map.opt("stream_url", &self.stream_url);
+            map.opt("duration_estimate", &self.duration_estimate);
+            map.put("pinned", &self.pinned);
             map.end()
         }
     }
@@ -1093,29 +1093,70 @@ pub mod get_models {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(Metadata {
-                        display_name: __fal::required(f0, "display_name")?,
-                        category: __fal::required(f1, "category")?,
-                        description: __fal::required(f2, "description")?,
-                        status: __fal::required(f3, "status")?,
-                        tags: __fal::required(f4, "tags")?,
-                        updated_at: __fal::required(f5, "updated_at")?,
-                        is_favorited: f6,
-                        thumbnail_url: __fal::required(f7, "thumbnail_url")?,
-                        thumbnail_animated_url: f8,
-                        model_url: __fal::required(f9, "model_url")?,
-                        github_url: f10,
-                        license_type: f11,
-                        date: __fal::required(f12, "date")?,
-                        group: f13,
-                        highlighted: __fal::required(f14, "highlighted")?,
-                        kind: f15,
-                        training_endpoint_ids: f16,
-                        inference_endpoint_ids: f17,
-                        stream_url: f18,
-                        duration_estimate: f19,
-                        pinned: __fal::required(f20, "pinned")?,
-                    })
+                    match (f0, f1, f2, f3, f4, f5, f7, f9, f12, f14, f20) {
+                        (
+                            Some(f0),
+                            Some(f1),
+                            Some(f2),
+                            Some(f3),
+                            Some(f4),
+                            Some(f5),
+                            Some(f7),
+                            Some(f9),
+                            Some(f12),
+                            Some(f14),
+                            Some(f20),
+                        ) => {
+                            Ok(Metadata {
+                                display_name: f0,
+                                category: f1,
+                                description: f2,
+                                status: f3,
+                                tags: f4,
+                                updated_at: f5,
+                                is_favorited: f6,
+                                thumbnail_url: f7,
+                                thumbnail_animated_url: f8,
+                                model_url: f9,
+                                github_url: f10,
+                                license_type: f11,
+                                date: f12,
+                                group: f13,
+                                highlighted: f14,
+                                kind: f15,
+                                training_endpoint_ids: f16,
+                                inference_endpoint_ids: f17,
+                                stream_url: f18,
+                                duration_estimate: f19,
+                                pinned: f20,
+                            })
+                        }
+                        (None, _, _, _, _, _, _, _, _, _, _) => {
+                            Err(__fal::missing("display_name"))
+                        }
+                        (_, None, _, _, _, _, _, _, _, _, _) => {
+                            Err(__fal::missing("category"))
+                        }
+                        (_, _, None, _, _, _, _, _, _, _, _) => {
+                            Err(__fal::missing("description"))
+                        }
+                        (_, _, _, None, _, _, _, _, _, _, _) => Err(__fal::missing("status")),
+                        (_, _, _, _, None, _, _, _, _, _, _) => Err(__fal::missing("tags")),
+                        (_, _, _, _, _, None, _, _, _, _, _) => {
+                            Err(__fal::missing("updated_at"))
+                        }
+                        (_, _, _, _, _, _, None, _, _, _, _) => {
+                            Err(__fal::missing("thumbnail_url"))
+                        }
+                        (_, _, _, _, _, _, _, None, _, _, _) => {
+                            Err(__fal::missing("model_url"))
+                        }
+                        (_, _, _, _, _, _, _, _, None, _, _) => Err(__fal::missing("date")),
+                        (_, _, _, _, _, _, _, _, _, None, _) => {
+                            Err(__fal::missing("highlighted"))
+                        }
+                        (_, _, _, _, _, _, _, _, _, _, None) => Err(__fal::missing("pinned")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -1138,12 +1179,11 @@ pub mod get_models {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            __fal::optional_entry(&mut map, "metadata", &self.metadata)?;
-            __fal::optional_entry(&mut map, "openapi", &self.openapi)?;
-            __fal::optional_entry(&mut map, "enterprise_status", &self.enterprise_status)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("endpoint_id", &self.endpoint_id);
+            map.opt("metadata", &self.metadata);
+            map.opt("openapi", &self.openapi);
+            map.opt("enterprise_status", &self.enterprise_status);
             map.end()
         }
     }
@@ -1183,12 +1223,17 @@ pub mod get_models {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(ModelsItem {
-                        endpoint_id: __fal::required(f0, "endpoint_id")?,
-                        metadata: f1,
-                        openapi: f2,
-                        enterprise_status: f3,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(ModelsItem {
+                                endpoint_id: f0,
+                                metadata: f1,
+                                openapi: f2,
+                                enterprise_status: f3,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("endpoint_id")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -1205,9 +1250,8 @@ pub mod get_models {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("error", &self.error)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("error", &self.error);
             map.end()
         }
     }
@@ -1235,9 +1279,14 @@ pub mod get_models {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(ModelsItemOpenapiObject {
-                        error: __fal::required(f0, "error")?,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(ModelsItemOpenapiObject {
+                                error: f0,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("error")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -1305,12 +1354,9 @@ pub mod get_models {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("openapi", &self.openapi)?;
-            for (name, value) in &self.extra {
-                map.serialize_entry(name, value)?;
-            }
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("openapi", &self.openapi);
+            map.extra(&self.extra);
             map.end()
         }
     }
@@ -1349,10 +1395,15 @@ pub mod get_models {
                             }
                         }?;
                     }
-                    Ok(OpenapiObject {
-                        openapi: __fal::required(f0, "openapi")?,
-                        extra: f1,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(OpenapiObject {
+                                openapi: f0,
+                                extra: f1,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("openapi")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -1457,9 +1508,8 @@ pub mod get_pricing {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("endpoint_id", &self.endpoint_id);
             map.end()
         }
     }
@@ -1487,9 +1537,10 @@ pub mod get_pricing {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(GetPricing {
-                        endpoint_id: __fal::required(f0, "endpoint_id")?,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => Ok(GetPricing { endpoint_id: f0 }),
+                        (None,) => Err(__fal::missing("endpoint_id")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -1550,11 +1601,10 @@ pub mod get_pricing {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("next_cursor", &self.next_cursor)?;
-            map.serialize_entry("has_more", &self.has_more)?;
-            map.serialize_entry("prices", &self.prices)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("next_cursor", &self.next_cursor);
+            map.put("has_more", &self.has_more);
+            map.put("prices", &self.prices);
             map.end()
         }
     }
@@ -1588,11 +1638,17 @@ pub mod get_pricing {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(GetPricingResponse {
-                        next_cursor: f0,
-                        has_more: __fal::required(f1, "has_more")?,
-                        prices: __fal::required(f2, "prices")?,
-                    })
+                    match (f1, f2) {
+                        (Some(f1), Some(f2)) => {
+                            Ok(GetPricingResponse {
+                                next_cursor: f0,
+                                has_more: f1,
+                                prices: f2,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("has_more")),
+                        (_, None) => Err(__fal::missing("prices")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -1619,12 +1675,11 @@ pub mod get_pricing {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            map.serialize_entry("unit_price", &self.unit_price)?;
-            map.serialize_entry("unit", &self.unit)?;
-            map.serialize_entry("currency", &self.currency)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("endpoint_id", &self.endpoint_id);
+            map.put("unit_price", &self.unit_price);
+            map.put("unit", &self.unit);
+            map.put("currency", &self.currency);
             map.end()
         }
     }
@@ -1662,12 +1717,20 @@ pub mod get_pricing {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(PricesItem {
-                        endpoint_id: __fal::required(f0, "endpoint_id")?,
-                        unit_price: __fal::required(f1, "unit_price")?,
-                        unit: __fal::required(f2, "unit")?,
-                        currency: __fal::required(f3, "currency")?,
-                    })
+                    match (f0, f1, f2, f3) {
+                        (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                            Ok(PricesItem {
+                                endpoint_id: f0,
+                                unit_price: f1,
+                                unit: f2,
+                                currency: f3,
+                            })
+                        }
+                        (None, _, _, _) => Err(__fal::missing("endpoint_id")),
+                        (_, None, _, _) => Err(__fal::missing("unit_price")),
+                        (_, _, None, _) => Err(__fal::missing("unit")),
+                        (_, _, _, None) => Err(__fal::missing("currency")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -1692,9 +1755,8 @@ pub mod estimate_pricing {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            __fal::optional_entry(&mut map, "body", &self.body)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.opt("body", &self.body);
             map.end()
         }
     }
@@ -1778,9 +1840,8 @@ pub mod estimate_pricing {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("call_quantity", &self.call_quantity)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("call_quantity", &self.call_quantity);
             map.end()
         }
     }
@@ -1809,9 +1870,14 @@ pub mod estimate_pricing {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(EndpointsValue {
-                        call_quantity: __fal::required(f0, "call_quantity")?,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(EndpointsValue {
+                                call_quantity: f0,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("call_quantity")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -1942,11 +2008,10 @@ pub mod estimate_pricing {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("estimate_type", &self.estimate_type)?;
-            map.serialize_entry("total_cost", &self.total_cost)?;
-            map.serialize_entry("currency", &self.currency)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("estimate_type", &self.estimate_type);
+            map.put("total_cost", &self.total_cost);
+            map.put("currency", &self.currency);
             map.end()
         }
     }
@@ -1982,11 +2047,18 @@ pub mod estimate_pricing {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(EstimatePricingResponse {
-                        estimate_type: __fal::required(f0, "estimate_type")?,
-                        total_cost: __fal::required(f1, "total_cost")?,
-                        currency: __fal::required(f2, "currency")?,
-                    })
+                    match (f0, f1, f2) {
+                        (Some(f0), Some(f1), Some(f2)) => {
+                            Ok(EstimatePricingResponse {
+                                estimate_type: f0,
+                                total_cost: f1,
+                                currency: f2,
+                            })
+                        }
+                        (None, _, _) => Err(__fal::missing("estimate_type")),
+                        (_, None, _) => Err(__fal::missing("total_cost")),
+                        (_, _, None) => Err(__fal::missing("currency")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -2078,9 +2150,8 @@ pub mod estimate_pricing {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoints", &self.endpoints)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("endpoints", &self.endpoints);
             map.end()
         }
     }
@@ -2108,9 +2179,14 @@ pub mod estimate_pricing {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(HistoricalApiPrice {
-                        endpoints: __fal::required(f0, "endpoints")?,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(HistoricalApiPrice {
+                                endpoints: f0,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("endpoints")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -2142,9 +2218,8 @@ pub mod estimate_pricing {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoints", &self.endpoints)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("endpoints", &self.endpoints);
             map.end()
         }
     }
@@ -2172,9 +2247,10 @@ pub mod estimate_pricing {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(UnitPrice {
-                        endpoints: __fal::required(f0, "endpoints")?,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => Ok(UnitPrice { endpoints: f0 }),
+                        (None,) => Err(__fal::missing("endpoints")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -2210,9 +2286,8 @@ pub mod estimate_pricing {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("unit_quantity", &self.unit_quantity)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("unit_quantity", &self.unit_quantity);
             map.end()
         }
     }
@@ -2241,9 +2316,14 @@ pub mod estimate_pricing {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(UnitPriceEndpointsValue {
-                        unit_quantity: __fal::required(f0, "unit_quantity")?,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(UnitPriceEndpointsValue {
+                                unit_quantity: f0,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("unit_quantity")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -2339,19 +2419,18 @@ pub mod get_usage {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            __fal::optional_entry(&mut map, "limit", &self.limit)?;
-            __fal::optional_entry(&mut map, "cursor", &self.cursor)?;
-            __fal::optional_entry(&mut map, "start", &self.start)?;
-            __fal::optional_entry(&mut map, "end", &self.end)?;
-            __fal::optional_entry(&mut map, "timezone", &self.timezone)?;
-            __fal::optional_entry(&mut map, "timeframe", &self.timeframe)?;
-            __fal::optional_entry(&mut map, "bound_to_timeframe", &self.bound_to_timeframe)?;
-            __fal::optional_entry(&mut map, "endpoint_id", &self.endpoint_id)?;
-            __fal::optional_entry(&mut map, "api_key_id", &self.api_key_id)?;
-            __fal::optional_entry(&mut map, "login_username", &self.login_username)?;
-            __fal::optional_entry(&mut map, "expand", &self.expand)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.opt("limit", &self.limit);
+            map.opt("cursor", &self.cursor);
+            map.opt("start", &self.start);
+            map.opt("end", &self.end);
+            map.opt("timezone", &self.timezone);
+            map.opt("timeframe", &self.timeframe);
+            map.opt("bound_to_timeframe", &self.bound_to_timeframe);
+            map.opt("endpoint_id", &self.endpoint_id);
+            map.opt("api_key_id", &self.api_key_id);
+            map.opt("login_username", &self.login_username);
+            map.opt("expand", &self.expand);
             map.end()
         }
     }
@@ -2694,11 +2773,10 @@ pub mod get_usage {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("detail", &self.detail)?;
-            __fal::optional_entry(&mut map, "api_key_id", &self.api_key_id)?;
-            __fal::optional_entry(&mut map, "login_username", &self.login_username)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("detail", &self.detail);
+            map.opt("api_key_id", &self.api_key_id);
+            map.opt("login_username", &self.login_username);
             map.end()
         }
     }
@@ -2734,11 +2812,16 @@ pub mod get_usage {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(AuthMethodStructured {
-                        detail: __fal::required(f0, "detail")?,
-                        api_key_id: f1,
-                        login_username: f2,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(AuthMethodStructured {
+                                detail: f0,
+                                api_key_id: f1,
+                                login_username: f2,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("detail")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -2843,12 +2926,11 @@ pub mod get_usage {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("next_cursor", &self.next_cursor)?;
-            map.serialize_entry("has_more", &self.has_more)?;
-            __fal::optional_entry(&mut map, "time_series", &self.time_series)?;
-            __fal::optional_entry(&mut map, "summary", &self.summary)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("next_cursor", &self.next_cursor);
+            map.put("has_more", &self.has_more);
+            map.opt("time_series", &self.time_series);
+            map.opt("summary", &self.summary);
             map.end()
         }
     }
@@ -2888,12 +2970,17 @@ pub mod get_usage {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(GetUsageResponse {
-                        next_cursor: f0,
-                        has_more: __fal::required(f1, "has_more")?,
-                        time_series: f2,
-                        summary: f3,
-                    })
+                    match (f1,) {
+                        (Some(f1),) => {
+                            Ok(GetUsageResponse {
+                                next_cursor: f0,
+                                has_more: f1,
+                                time_series: f2,
+                                summary: f3,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("has_more")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -3010,24 +3097,19 @@ pub mod get_usage {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            map.serialize_entry("unit", &self.unit)?;
-            map.serialize_entry("quantity", &self.quantity)?;
-            map.serialize_entry("unit_price", &self.unit_price)?;
-            map.serialize_entry("percent_discount", &self.percent_discount)?;
-            map.serialize_entry("cost_subtotal", &self.cost_subtotal)?;
-            map.serialize_entry("cost_discount", &self.cost_discount)?;
-            map.serialize_entry("cost_total", &self.cost_total)?;
-            map.serialize_entry("cost", &self.cost)?;
-            map.serialize_entry("currency", &self.currency)?;
-            __fal::optional_entry(&mut map, "auth_method", &self.auth_method)?;
-            __fal::optional_entry(
-                &mut map,
-                "auth_method_structured",
-                &self.auth_method_structured,
-            )?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("endpoint_id", &self.endpoint_id);
+            map.put("unit", &self.unit);
+            map.put("quantity", &self.quantity);
+            map.put("unit_price", &self.unit_price);
+            map.put("percent_discount", &self.percent_discount);
+            map.put("cost_subtotal", &self.cost_subtotal);
+            map.put("cost_discount", &self.cost_discount);
+            map.put("cost_total", &self.cost_total);
+            map.put("cost", &self.cost);
+            map.put("currency", &self.currency);
+            map.opt("auth_method", &self.auth_method);
+            map.opt("auth_method_structured", &self.auth_method_structured);
             map.end()
         }
     }
@@ -3096,20 +3178,47 @@ pub mod get_usage {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(ResultsItem {
-                        endpoint_id: __fal::required(f0, "endpoint_id")?,
-                        unit: __fal::required(f1, "unit")?,
-                        quantity: __fal::required(f2, "quantity")?,
-                        unit_price: __fal::required(f3, "unit_price")?,
-                        percent_discount: f4,
-                        cost_subtotal: __fal::required(f5, "cost_subtotal")?,
-                        cost_discount: __fal::required(f6, "cost_discount")?,
-                        cost_total: __fal::required(f7, "cost_total")?,
-                        cost: __fal::required(f8, "cost")?,
-                        currency: __fal::required(f9, "currency")?,
-                        auth_method: f10,
-                        auth_method_structured: f11,
-                    })
+                    match (f0, f1, f2, f3, f5, f6, f7, f8, f9) {
+                        (
+                            Some(f0),
+                            Some(f1),
+                            Some(f2),
+                            Some(f3),
+                            Some(f5),
+                            Some(f6),
+                            Some(f7),
+                            Some(f8),
+                            Some(f9),
+                        ) => {
+                            Ok(ResultsItem {
+                                endpoint_id: f0,
+                                unit: f1,
+                                quantity: f2,
+                                unit_price: f3,
+                                percent_discount: f4,
+                                cost_subtotal: f5,
+                                cost_discount: f6,
+                                cost_total: f7,
+                                cost: f8,
+                                currency: f9,
+                                auth_method: f10,
+                                auth_method_structured: f11,
+                            })
+                        }
+                        (None, _, _, _, _, _, _, _, _) => Err(__fal::missing("endpoint_id")),
+                        (_, None, _, _, _, _, _, _, _) => Err(__fal::missing("unit")),
+                        (_, _, None, _, _, _, _, _, _) => Err(__fal::missing("quantity")),
+                        (_, _, _, None, _, _, _, _, _) => Err(__fal::missing("unit_price")),
+                        (_, _, _, _, None, _, _, _, _) => {
+                            Err(__fal::missing("cost_subtotal"))
+                        }
+                        (_, _, _, _, _, None, _, _, _) => {
+                            Err(__fal::missing("cost_discount"))
+                        }
+                        (_, _, _, _, _, _, None, _, _) => Err(__fal::missing("cost_total")),
+                        (_, _, _, _, _, _, _, None, _) => Err(__fal::missing("cost")),
+                        (_, _, _, _, _, _, _, _, None) => Err(__fal::missing("currency")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -3164,24 +3273,19 @@ pub mod get_usage {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            map.serialize_entry("unit", &self.unit)?;
-            map.serialize_entry("quantity", &self.quantity)?;
-            map.serialize_entry("unit_price", &self.unit_price)?;
-            map.serialize_entry("percent_discount", &self.percent_discount)?;
-            map.serialize_entry("cost_subtotal", &self.cost_subtotal)?;
-            map.serialize_entry("cost_discount", &self.cost_discount)?;
-            map.serialize_entry("cost_total", &self.cost_total)?;
-            map.serialize_entry("cost", &self.cost)?;
-            map.serialize_entry("currency", &self.currency)?;
-            __fal::optional_entry(&mut map, "auth_method", &self.auth_method)?;
-            __fal::optional_entry(
-                &mut map,
-                "auth_method_structured",
-                &self.auth_method_structured,
-            )?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("endpoint_id", &self.endpoint_id);
+            map.put("unit", &self.unit);
+            map.put("quantity", &self.quantity);
+            map.put("unit_price", &self.unit_price);
+            map.put("percent_discount", &self.percent_discount);
+            map.put("cost_subtotal", &self.cost_subtotal);
+            map.put("cost_discount", &self.cost_discount);
+            map.put("cost_total", &self.cost_total);
+            map.put("cost", &self.cost);
+            map.put("currency", &self.currency);
+            map.opt("auth_method", &self.auth_method);
+            map.opt("auth_method_structured", &self.auth_method_structured);
             map.end()
         }
     }
@@ -3250,20 +3354,47 @@ pub mod get_usage {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(SummaryItem {
-                        endpoint_id: __fal::required(f0, "endpoint_id")?,
-                        unit: __fal::required(f1, "unit")?,
-                        quantity: __fal::required(f2, "quantity")?,
-                        unit_price: __fal::required(f3, "unit_price")?,
-                        percent_discount: f4,
-                        cost_subtotal: __fal::required(f5, "cost_subtotal")?,
-                        cost_discount: __fal::required(f6, "cost_discount")?,
-                        cost_total: __fal::required(f7, "cost_total")?,
-                        cost: __fal::required(f8, "cost")?,
-                        currency: __fal::required(f9, "currency")?,
-                        auth_method: f10,
-                        auth_method_structured: f11,
-                    })
+                    match (f0, f1, f2, f3, f5, f6, f7, f8, f9) {
+                        (
+                            Some(f0),
+                            Some(f1),
+                            Some(f2),
+                            Some(f3),
+                            Some(f5),
+                            Some(f6),
+                            Some(f7),
+                            Some(f8),
+                            Some(f9),
+                        ) => {
+                            Ok(SummaryItem {
+                                endpoint_id: f0,
+                                unit: f1,
+                                quantity: f2,
+                                unit_price: f3,
+                                percent_discount: f4,
+                                cost_subtotal: f5,
+                                cost_discount: f6,
+                                cost_total: f7,
+                                cost: f8,
+                                currency: f9,
+                                auth_method: f10,
+                                auth_method_structured: f11,
+                            })
+                        }
+                        (None, _, _, _, _, _, _, _, _) => Err(__fal::missing("endpoint_id")),
+                        (_, None, _, _, _, _, _, _, _) => Err(__fal::missing("unit")),
+                        (_, _, None, _, _, _, _, _, _) => Err(__fal::missing("quantity")),
+                        (_, _, _, None, _, _, _, _, _) => Err(__fal::missing("unit_price")),
+                        (_, _, _, _, None, _, _, _, _) => {
+                            Err(__fal::missing("cost_subtotal"))
+                        }
+                        (_, _, _, _, _, None, _, _, _) => {
+                            Err(__fal::missing("cost_discount"))
+                        }
+                        (_, _, _, _, _, _, None, _, _) => Err(__fal::missing("cost_total")),
+                        (_, _, _, _, _, _, _, None, _) => Err(__fal::missing("cost")),
+                        (_, _, _, _, _, _, _, _, None) => Err(__fal::missing("currency")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -3284,11 +3415,10 @@ pub mod get_usage {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("detail", &self.detail)?;
-            __fal::optional_entry(&mut map, "api_key_id", &self.api_key_id)?;
-            __fal::optional_entry(&mut map, "login_username", &self.login_username)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("detail", &self.detail);
+            map.opt("api_key_id", &self.api_key_id);
+            map.opt("login_username", &self.login_username);
             map.end()
         }
     }
@@ -3324,11 +3454,16 @@ pub mod get_usage {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(SummaryItemAuthMethodStructured {
-                        detail: __fal::required(f0, "detail")?,
-                        api_key_id: f1,
-                        login_username: f2,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(SummaryItemAuthMethodStructured {
+                                detail: f0,
+                                api_key_id: f1,
+                                login_username: f2,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("detail")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -3347,10 +3482,9 @@ pub mod get_usage {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("bucket", &self.bucket)?;
-            map.serialize_entry("results", &self.results)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("bucket", &self.bucket);
+            map.put("results", &self.results);
             map.end()
         }
     }
@@ -3382,10 +3516,16 @@ pub mod get_usage {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(TimeSeriesItem {
-                        bucket: __fal::required(f0, "bucket")?,
-                        results: __fal::required(f1, "results")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => {
+                            Ok(TimeSeriesItem {
+                                bucket: f0,
+                                results: f1,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("bucket")),
+                        (_, None) => Err(__fal::missing("results")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -3551,17 +3691,16 @@ pub mod get_analytics {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            __fal::optional_entry(&mut map, "limit", &self.limit)?;
-            __fal::optional_entry(&mut map, "cursor", &self.cursor)?;
-            __fal::optional_entry(&mut map, "start", &self.start)?;
-            __fal::optional_entry(&mut map, "end", &self.end)?;
-            __fal::optional_entry(&mut map, "timezone", &self.timezone)?;
-            __fal::optional_entry(&mut map, "timeframe", &self.timeframe)?;
-            __fal::optional_entry(&mut map, "bound_to_timeframe", &self.bound_to_timeframe)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            __fal::optional_entry(&mut map, "expand", &self.expand)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.opt("limit", &self.limit);
+            map.opt("cursor", &self.cursor);
+            map.opt("start", &self.start);
+            map.opt("end", &self.end);
+            map.opt("timezone", &self.timezone);
+            map.opt("timeframe", &self.timeframe);
+            map.opt("bound_to_timeframe", &self.bound_to_timeframe);
+            map.put("endpoint_id", &self.endpoint_id);
+            map.opt("expand", &self.expand);
             map.end()
         }
     }
@@ -3621,17 +3760,22 @@ pub mod get_analytics {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(GetAnalytics {
-                        limit: f0,
-                        cursor: f1,
-                        start: f2,
-                        end: f3,
-                        timezone: f4,
-                        timeframe: f5,
-                        bound_to_timeframe: f6,
-                        endpoint_id: __fal::required(f7, "endpoint_id")?,
-                        expand: f8,
-                    })
+                    match (f7,) {
+                        (Some(f7),) => {
+                            Ok(GetAnalytics {
+                                limit: f0,
+                                cursor: f1,
+                                start: f2,
+                                end: f3,
+                                timezone: f4,
+                                timeframe: f5,
+                                bound_to_timeframe: f6,
+                                endpoint_id: f7,
+                                expand: f8,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("endpoint_id")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -3800,12 +3944,11 @@ pub mod get_analytics {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("next_cursor", &self.next_cursor)?;
-            map.serialize_entry("has_more", &self.has_more)?;
-            __fal::optional_entry(&mut map, "time_series", &self.time_series)?;
-            __fal::optional_entry(&mut map, "summary", &self.summary)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("next_cursor", &self.next_cursor);
+            map.put("has_more", &self.has_more);
+            map.opt("time_series", &self.time_series);
+            map.opt("summary", &self.summary);
             map.end()
         }
     }
@@ -3845,12 +3988,17 @@ pub mod get_analytics {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(GetAnalyticsResponse {
-                        next_cursor: f0,
-                        has_more: __fal::required(f1, "has_more")?,
-                        time_series: f2,
-                        summary: f3,
-                    })
+                    match (f1,) {
+                        (Some(f1),) => {
+                            Ok(GetAnalyticsResponse {
+                                next_cursor: f0,
+                                has_more: f1,
+                                time_series: f2,
+                                summary: f3,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("has_more")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -3963,85 +4111,32 @@ pub mod get_analytics {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            __fal::optional_entry(&mut map, "request_count", &self.request_count)?;
-            __fal::optional_entry(&mut map, "success_count", &self.success_count)?;
-            __fal::optional_entry(&mut map, "user_error_count", &self.user_error_count)?;
-            __fal::optional_entry(&mut map, "error_count", &self.error_count)?;
-            __fal::optional_entry(
-                &mut map,
-                "p50_prepare_duration",
-                &self.p50_prepare_duration,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "p75_prepare_duration",
-                &self.p75_prepare_duration,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "p90_prepare_duration",
-                &self.p90_prepare_duration,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "p95_prepare_duration",
-                &self.p95_prepare_duration,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "p99_prepare_duration",
-                &self.p99_prepare_duration,
-            )?;
-            __fal::optional_entry(&mut map, "p50_duration", &self.p50_duration)?;
-            __fal::optional_entry(&mut map, "p75_duration", &self.p75_duration)?;
-            __fal::optional_entry(&mut map, "p90_duration", &self.p90_duration)?;
-            __fal::optional_entry(&mut map, "p25_duration", &self.p25_duration)?;
-            __fal::optional_entry(&mut map, "p95_duration", &self.p95_duration)?;
-            __fal::optional_entry(&mut map, "p99_duration", &self.p99_duration)?;
-            __fal::optional_entry(
-                &mut map,
-                "startup_error_count",
-                &self.startup_error_count,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "connection_error_count",
-                &self.connection_error_count,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "timeout_error_count",
-                &self.timeout_error_count,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "runtime_error_count",
-                &self.runtime_error_count,
-            )?;
-            __fal::optional_entry(&mut map, "cold_boot_count", &self.cold_boot_count)?;
-            __fal::optional_entry(
-                &mut map,
-                "p50_cold_boot_duration",
-                &self.p50_cold_boot_duration,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "p75_cold_boot_duration",
-                &self.p75_cold_boot_duration,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "p90_cold_boot_duration",
-                &self.p90_cold_boot_duration,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "total_billable_duration",
-                &self.total_billable_duration,
-            )?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("endpoint_id", &self.endpoint_id);
+            map.opt("request_count", &self.request_count);
+            map.opt("success_count", &self.success_count);
+            map.opt("user_error_count", &self.user_error_count);
+            map.opt("error_count", &self.error_count);
+            map.opt("p50_prepare_duration", &self.p50_prepare_duration);
+            map.opt("p75_prepare_duration", &self.p75_prepare_duration);
+            map.opt("p90_prepare_duration", &self.p90_prepare_duration);
+            map.opt("p95_prepare_duration", &self.p95_prepare_duration);
+            map.opt("p99_prepare_duration", &self.p99_prepare_duration);
+            map.opt("p50_duration", &self.p50_duration);
+            map.opt("p75_duration", &self.p75_duration);
+            map.opt("p90_duration", &self.p90_duration);
+            map.opt("p25_duration", &self.p25_duration);
+            map.opt("p95_duration", &self.p95_duration);
+            map.opt("p99_duration", &self.p99_duration);
+            map.opt("startup_error_count", &self.startup_error_count);
+            map.opt("connection_error_count", &self.connection_error_count);
+            map.opt("timeout_error_count", &self.timeout_error_count);
+            map.opt("runtime_error_count", &self.runtime_error_count);
+            map.opt("cold_boot_count", &self.cold_boot_count);
+            map.opt("p50_cold_boot_duration", &self.p50_cold_boot_duration);
+            map.opt("p75_cold_boot_duration", &self.p75_cold_boot_duration);
+            map.opt("p90_cold_boot_duration", &self.p90_cold_boot_duration);
+            map.opt("total_billable_duration", &self.total_billable_duration);
             map.end()
         }
     }
@@ -4149,33 +4244,38 @@ pub mod get_analytics {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(ResultsItem {
-                        endpoint_id: __fal::required(f0, "endpoint_id")?,
-                        request_count: f1,
-                        success_count: f2,
-                        user_error_count: f3,
-                        error_count: f4,
-                        p50_prepare_duration: f5,
-                        p75_prepare_duration: f6,
-                        p90_prepare_duration: f7,
-                        p95_prepare_duration: f8,
-                        p99_prepare_duration: f9,
-                        p50_duration: f10,
-                        p75_duration: f11,
-                        p90_duration: f12,
-                        p25_duration: f13,
-                        p95_duration: f14,
-                        p99_duration: f15,
-                        startup_error_count: f16,
-                        connection_error_count: f17,
-                        timeout_error_count: f18,
-                        runtime_error_count: f19,
-                        cold_boot_count: f20,
-                        p50_cold_boot_duration: f21,
-                        p75_cold_boot_duration: f22,
-                        p90_cold_boot_duration: f23,
-                        total_billable_duration: f24,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(ResultsItem {
+                                endpoint_id: f0,
+                                request_count: f1,
+                                success_count: f2,
+                                user_error_count: f3,
+                                error_count: f4,
+                                p50_prepare_duration: f5,
+                                p75_prepare_duration: f6,
+                                p90_prepare_duration: f7,
+                                p95_prepare_duration: f8,
+                                p99_prepare_duration: f9,
+                                p50_duration: f10,
+                                p75_duration: f11,
+                                p90_duration: f12,
+                                p25_duration: f13,
+                                p95_duration: f14,
+                                p99_duration: f15,
+                                startup_error_count: f16,
+                                connection_error_count: f17,
+                                timeout_error_count: f18,
+                                runtime_error_count: f19,
+                                cold_boot_count: f20,
+                                p50_cold_boot_duration: f21,
+                                p75_cold_boot_duration: f22,
+                                p90_cold_boot_duration: f23,
+                                total_billable_duration: f24,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("endpoint_id")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -4288,85 +4388,32 @@ pub mod get_analytics {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            __fal::optional_entry(&mut map, "request_count", &self.request_count)?;
-            __fal::optional_entry(&mut map, "success_count", &self.success_count)?;
-            __fal::optional_entry(&mut map, "user_error_count", &self.user_error_count)?;
-            __fal::optional_entry(&mut map, "error_count", &self.error_count)?;
-            __fal::optional_entry(
-                &mut map,
-                "p50_prepare_duration",
-                &self.p50_prepare_duration,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "p75_prepare_duration",
-                &self.p75_prepare_duration,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "p90_prepare_duration",
-                &self.p90_prepare_duration,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "p95_prepare_duration",
-                &self.p95_prepare_duration,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "p99_prepare_duration",
-                &self.p99_prepare_duration,
-            )?;
-            __fal::optional_entry(&mut map, "p50_duration", &self.p50_duration)?;
-            __fal::optional_entry(&mut map, "p75_duration", &self.p75_duration)?;
-            __fal::optional_entry(&mut map, "p90_duration", &self.p90_duration)?;
-            __fal::optional_entry(&mut map, "p25_duration", &self.p25_duration)?;
-            __fal::optional_entry(&mut map, "p95_duration", &self.p95_duration)?;
-            __fal::optional_entry(&mut map, "p99_duration", &self.p99_duration)?;
-            __fal::optional_entry(
-                &mut map,
-                "startup_error_count",
-                &self.startup_error_count,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "connection_error_count",
-                &self.connection_error_count,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "timeout_error_count",
-                &self.timeout_error_count,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "runtime_error_count",
-                &self.runtime_error_count,
-            )?;
-            __fal::optional_entry(&mut map, "cold_boot_count", &self.cold_boot_count)?;
-            __fal::optional_entry(
-                &mut map,
-                "p50_cold_boot_duration",
-                &self.p50_cold_boot_duration,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "p75_cold_boot_duration",
-                &self.p75_cold_boot_duration,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "p90_cold_boot_duration",
-                &self.p90_cold_boot_duration,
-            )?;
-            __fal::optional_entry(
-                &mut map,
-                "total_billable_duration",
-                &self.total_billable_duration,
-            )?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("endpoint_id", &self.endpoint_id);
+            map.opt("request_count", &self.request_count);
+            map.opt("success_count", &self.success_count);
+            map.opt("user_error_count", &self.user_error_count);
+            map.opt("error_count", &self.error_count);
+            map.opt("p50_prepare_duration", &self.p50_prepare_duration);
+            map.opt("p75_prepare_duration", &self.p75_prepare_duration);
+            map.opt("p90_prepare_duration", &self.p90_prepare_duration);
+            map.opt("p95_prepare_duration", &self.p95_prepare_duration);
+            map.opt("p99_prepare_duration", &self.p99_prepare_duration);
+            map.opt("p50_duration", &self.p50_duration);
+            map.opt("p75_duration", &self.p75_duration);
+            map.opt("p90_duration", &self.p90_duration);
+            map.opt("p25_duration", &self.p25_duration);
+            map.opt("p95_duration", &self.p95_duration);
+            map.opt("p99_duration", &self.p99_duration);
+            map.opt("startup_error_count", &self.startup_error_count);
+            map.opt("connection_error_count", &self.connection_error_count);
+            map.opt("timeout_error_count", &self.timeout_error_count);
+            map.opt("runtime_error_count", &self.runtime_error_count);
+            map.opt("cold_boot_count", &self.cold_boot_count);
+            map.opt("p50_cold_boot_duration", &self.p50_cold_boot_duration);
+            map.opt("p75_cold_boot_duration", &self.p75_cold_boot_duration);
+            map.opt("p90_cold_boot_duration", &self.p90_cold_boot_duration);
+            map.opt("total_billable_duration", &self.total_billable_duration);
             map.end()
         }
     }
@@ -4474,33 +4521,38 @@ pub mod get_analytics {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(SummaryItem {
-                        endpoint_id: __fal::required(f0, "endpoint_id")?,
-                        request_count: f1,
-                        success_count: f2,
-                        user_error_count: f3,
-                        error_count: f4,
-                        p50_prepare_duration: f5,
-                        p75_prepare_duration: f6,
-                        p90_prepare_duration: f7,
-                        p95_prepare_duration: f8,
-                        p99_prepare_duration: f9,
-                        p50_duration: f10,
-                        p75_duration: f11,
-                        p90_duration: f12,
-                        p25_duration: f13,
-                        p95_duration: f14,
-                        p99_duration: f15,
-                        startup_error_count: f16,
-                        connection_error_count: f17,
-                        timeout_error_count: f18,
-                        runtime_error_count: f19,
-                        cold_boot_count: f20,
-                        p50_cold_boot_duration: f21,
-                        p75_cold_boot_duration: f22,
-                        p90_cold_boot_duration: f23,
-                        total_billable_duration: f24,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(SummaryItem {
+                                endpoint_id: f0,
+                                request_count: f1,
+                                success_count: f2,
+                                user_error_count: f3,
+                                error_count: f4,
+                                p50_prepare_duration: f5,
+                                p75_prepare_duration: f6,
+                                p90_prepare_duration: f7,
+                                p95_prepare_duration: f8,
+                                p99_prepare_duration: f9,
+                                p50_duration: f10,
+                                p75_duration: f11,
+                                p90_duration: f12,
+                                p25_duration: f13,
+                                p95_duration: f14,
+                                p99_duration: f15,
+                                startup_error_count: f16,
+                                connection_error_count: f17,
+                                timeout_error_count: f18,
+                                runtime_error_count: f19,
+                                cold_boot_count: f20,
+                                p50_cold_boot_duration: f21,
+                                p75_cold_boot_duration: f22,
+                                p90_cold_boot_duration: f23,
+                                total_billable_duration: f24,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("endpoint_id")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -4519,10 +4571,9 @@ pub mod get_analytics {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("bucket", &self.bucket)?;
-            map.serialize_entry("results", &self.results)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("bucket", &self.bucket);
+            map.put("results", &self.results);
             map.end()
         }
     }
@@ -4554,10 +4605,16 @@ pub mod get_analytics {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(TimeSeriesItem {
-                        bucket: __fal::required(f0, "bucket")?,
-                        results: __fal::required(f1, "results")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => {
+                            Ok(TimeSeriesItem {
+                                bucket: f0,
+                                results: f1,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("bucket")),
+                        (_, None) => Err(__fal::missing("results")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -4626,17 +4683,16 @@ pub mod get_billing_events {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            __fal::optional_entry(&mut map, "limit", &self.limit)?;
-            __fal::optional_entry(&mut map, "cursor", &self.cursor)?;
-            __fal::optional_entry(&mut map, "start", &self.start)?;
-            __fal::optional_entry(&mut map, "end", &self.end)?;
-            __fal::optional_entry(&mut map, "endpoint_id", &self.endpoint_id)?;
-            __fal::optional_entry(&mut map, "request_id", &self.request_id)?;
-            __fal::optional_entry(&mut map, "api_key_id", &self.api_key_id)?;
-            __fal::optional_entry(&mut map, "login_username", &self.login_username)?;
-            __fal::optional_entry(&mut map, "expand", &self.expand)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.opt("limit", &self.limit);
+            map.opt("cursor", &self.cursor);
+            map.opt("start", &self.start);
+            map.opt("end", &self.end);
+            map.opt("endpoint_id", &self.endpoint_id);
+            map.opt("request_id", &self.request_id);
+            map.opt("api_key_id", &self.api_key_id);
+            map.opt("login_username", &self.login_username);
+            map.opt("expand", &self.expand);
             map.end()
         }
     }
@@ -4900,11 +4956,10 @@ pub mod get_billing_events {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("detail", &self.detail)?;
-            __fal::optional_entry(&mut map, "api_key_id", &self.api_key_id)?;
-            __fal::optional_entry(&mut map, "login_username", &self.login_username)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("detail", &self.detail);
+            map.opt("api_key_id", &self.api_key_id);
+            map.opt("login_username", &self.login_username);
             map.end()
         }
     }
@@ -4940,11 +4995,16 @@ pub mod get_billing_events {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(AuthMethodStructured {
-                        detail: __fal::required(f0, "detail")?,
-                        api_key_id: f1,
-                        login_username: f2,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(AuthMethodStructured {
+                                detail: f0,
+                                api_key_id: f1,
+                                login_username: f2,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("detail")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -4995,24 +5055,19 @@ pub mod get_billing_events {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("request_id", &self.request_id)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            map.serialize_entry("timestamp", &self.timestamp)?;
-            map.serialize_entry("output_units", &self.output_units)?;
-            map.serialize_entry("unit_price", &self.unit_price)?;
-            map.serialize_entry("percent_discount", &self.percent_discount)?;
-            map.serialize_entry("cost_subtotal", &self.cost_subtotal)?;
-            map.serialize_entry("cost_discount", &self.cost_discount)?;
-            map.serialize_entry("cost_total", &self.cost_total)?;
-            map.serialize_entry("cost_estimate_nano_usd", &self.cost_estimate_nano_usd)?;
-            __fal::optional_entry(&mut map, "auth_method", &self.auth_method)?;
-            __fal::optional_entry(
-                &mut map,
-                "auth_method_structured",
-                &self.auth_method_structured,
-            )?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("request_id", &self.request_id);
+            map.put("endpoint_id", &self.endpoint_id);
+            map.put("timestamp", &self.timestamp);
+            map.put("output_units", &self.output_units);
+            map.put("unit_price", &self.unit_price);
+            map.put("percent_discount", &self.percent_discount);
+            map.put("cost_subtotal", &self.cost_subtotal);
+            map.put("cost_discount", &self.cost_discount);
+            map.put("cost_total", &self.cost_total);
+            map.put("cost_estimate_nano_usd", &self.cost_estimate_nano_usd);
+            map.opt("auth_method", &self.auth_method);
+            map.opt("auth_method_structured", &self.auth_method_structured);
             map.end()
         }
     }
@@ -5081,23 +5136,41 @@ pub mod get_billing_events {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(BillingEventsItem {
-                        request_id: __fal::required(f0, "request_id")?,
-                        endpoint_id: __fal::required(f1, "endpoint_id")?,
-                        timestamp: __fal::required(f2, "timestamp")?,
-                        output_units: f3,
-                        unit_price: f4,
-                        percent_discount: f5,
-                        cost_subtotal: __fal::required(f6, "cost_subtotal")?,
-                        cost_discount: __fal::required(f7, "cost_discount")?,
-                        cost_total: __fal::required(f8, "cost_total")?,
-                        cost_estimate_nano_usd: __fal::required(
-                            f9,
-                            "cost_estimate_nano_usd",
-                        )?,
-                        auth_method: f10,
-                        auth_method_structured: f11,
-                    })
+                    match (f0, f1, f2, f6, f7, f8, f9) {
+                        (
+                            Some(f0),
+                            Some(f1),
+                            Some(f2),
+                            Some(f6),
+                            Some(f7),
+                            Some(f8),
+                            Some(f9),
+                        ) => {
+                            Ok(BillingEventsItem {
+                                request_id: f0,
+                                endpoint_id: f1,
+                                timestamp: f2,
+                                output_units: f3,
+                                unit_price: f4,
+                                percent_discount: f5,
+                                cost_subtotal: f6,
+                                cost_discount: f7,
+                                cost_total: f8,
+                                cost_estimate_nano_usd: f9,
+                                auth_method: f10,
+                                auth_method_structured: f11,
+                            })
+                        }
+                        (None, _, _, _, _, _, _) => Err(__fal::missing("request_id")),
+                        (_, None, _, _, _, _, _) => Err(__fal::missing("endpoint_id")),
+                        (_, _, None, _, _, _, _) => Err(__fal::missing("timestamp")),
+                        (_, _, _, None, _, _, _) => Err(__fal::missing("cost_subtotal")),
+                        (_, _, _, _, None, _, _) => Err(__fal::missing("cost_discount")),
+                        (_, _, _, _, _, None, _) => Err(__fal::missing("cost_total")),
+                        (_, _, _, _, _, _, None) => {
+                            Err(__fal::missing("cost_estimate_nano_usd"))
+                        }
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -5118,11 +5191,10 @@ pub mod get_billing_events {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("next_cursor", &self.next_cursor)?;
-            map.serialize_entry("has_more", &self.has_more)?;
-            map.serialize_entry("billing_events", &self.billing_events)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("next_cursor", &self.next_cursor);
+            map.put("has_more", &self.has_more);
+            map.put("billing_events", &self.billing_events);
             map.end()
         }
     }
@@ -5158,11 +5230,17 @@ pub mod get_billing_events {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(GetBillingEventsResponse {
-                        next_cursor: f0,
-                        has_more: __fal::required(f1, "has_more")?,
-                        billing_events: __fal::required(f2, "billing_events")?,
-                    })
+                    match (f1, f2) {
+                        (Some(f1), Some(f2)) => {
+                            Ok(GetBillingEventsResponse {
+                                next_cursor: f0,
+                                has_more: f1,
+                                billing_events: f2,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("has_more")),
+                        (_, None) => Err(__fal::missing("billing_events")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -5259,10 +5337,9 @@ pub mod delete_request_payloads {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("request_id", &self.request_id)?;
-            __fal::optional_entry(&mut map, "Idempotency-Key", &self.idempotency_key)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("request_id", &self.request_id);
+            map.opt("Idempotency-Key", &self.idempotency_key);
             map.end()
         }
     }
@@ -5294,10 +5371,15 @@ pub mod delete_request_payloads {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(DeleteRequestPayloads {
-                        request_id: __fal::required(f0, "request_id")?,
-                        idempotency_key: f1,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(DeleteRequestPayloads {
+                                request_id: f0,
+                                idempotency_key: f1,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("request_id")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -5359,10 +5441,9 @@ pub mod delete_request_payloads {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("link", &self.link)?;
-            map.serialize_entry("exception", &self.exception)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("link", &self.link);
+            map.put("exception", &self.exception);
             map.end()
         }
     }
@@ -5394,10 +5475,15 @@ pub mod delete_request_payloads {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(CdnDeleteResultsItem {
-                        link: __fal::required(f0, "link")?,
-                        exception: f1,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(CdnDeleteResultsItem {
+                                link: f0,
+                                exception: f1,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("link")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -5414,9 +5500,8 @@ pub mod delete_request_payloads {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("cdn_delete_results", &self.cdn_delete_results)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("cdn_delete_results", &self.cdn_delete_results);
             map.end()
         }
     }
@@ -5446,9 +5531,14 @@ pub mod delete_request_payloads {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(DeleteRequestPayloadsResponse {
-                        cdn_delete_results: __fal::required(f0, "cdn_delete_results")?,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(DeleteRequestPayloadsResponse {
+                                cdn_delete_results: f0,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("cdn_delete_results")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -5516,17 +5606,16 @@ pub mod list_requests_by_endpoint {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            __fal::optional_entry(&mut map, "limit", &self.limit)?;
-            __fal::optional_entry(&mut map, "cursor", &self.cursor)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            __fal::optional_entry(&mut map, "start", &self.start)?;
-            __fal::optional_entry(&mut map, "end", &self.end)?;
-            __fal::optional_entry(&mut map, "status", &self.status)?;
-            __fal::optional_entry(&mut map, "request_id", &self.request_id)?;
-            __fal::optional_entry(&mut map, "expand", &self.expand)?;
-            __fal::optional_entry(&mut map, "sort_by", &self.sort_by)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.opt("limit", &self.limit);
+            map.opt("cursor", &self.cursor);
+            map.put("endpoint_id", &self.endpoint_id);
+            map.opt("start", &self.start);
+            map.opt("end", &self.end);
+            map.opt("status", &self.status);
+            map.opt("request_id", &self.request_id);
+            map.opt("expand", &self.expand);
+            map.opt("sort_by", &self.sort_by);
             map.end()
         }
     }
@@ -5586,17 +5675,22 @@ pub mod list_requests_by_endpoint {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(ListRequestsByEndpoint {
-                        limit: f0,
-                        cursor: f1,
-                        endpoint_id: __fal::required(f2, "endpoint_id")?,
-                        start: f3,
-                        end: f4,
-                        status: f5,
-                        request_id: f6,
-                        expand: f7,
-                        sort_by: f8,
-                    })
+                    match (f2,) {
+                        (Some(f2),) => {
+                            Ok(ListRequestsByEndpoint {
+                                limit: f0,
+                                cursor: f1,
+                                endpoint_id: f2,
+                                start: f3,
+                                end: f4,
+                                status: f5,
+                                request_id: f6,
+                                expand: f7,
+                                sort_by: f8,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("endpoint_id")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -5792,17 +5886,16 @@ pub mod list_requests_by_endpoint {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("request_id", &self.request_id)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            map.serialize_entry("started_at", &self.started_at)?;
-            map.serialize_entry("sent_at", &self.sent_at)?;
-            __fal::optional_entry(&mut map, "ended_at", &self.ended_at)?;
-            __fal::optional_entry(&mut map, "status_code", &self.status_code)?;
-            __fal::optional_entry(&mut map, "duration", &self.duration)?;
-            __fal::optional_entry(&mut map, "json_input", &self.json_input)?;
-            __fal::optional_entry(&mut map, "json_output", &self.json_output)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("request_id", &self.request_id);
+            map.put("endpoint_id", &self.endpoint_id);
+            map.put("started_at", &self.started_at);
+            map.put("sent_at", &self.sent_at);
+            map.opt("ended_at", &self.ended_at);
+            map.opt("status_code", &self.status_code);
+            map.opt("duration", &self.duration);
+            map.opt("json_input", &self.json_input);
+            map.opt("json_output", &self.json_output);
             map.end()
         }
     }
@@ -5862,17 +5955,25 @@ pub mod list_requests_by_endpoint {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(ItemsItem {
-                        request_id: __fal::required(f0, "request_id")?,
-                        endpoint_id: __fal::required(f1, "endpoint_id")?,
-                        started_at: __fal::required(f2, "started_at")?,
-                        sent_at: __fal::required(f3, "sent_at")?,
-                        ended_at: f4,
-                        status_code: f5,
-                        duration: f6,
-                        json_input: f7,
-                        json_output: f8,
-                    })
+                    match (f0, f1, f2, f3) {
+                        (Some(f0), Some(f1), Some(f2), Some(f3)) => {
+                            Ok(ItemsItem {
+                                request_id: f0,
+                                endpoint_id: f1,
+                                started_at: f2,
+                                sent_at: f3,
+                                ended_at: f4,
+                                status_code: f5,
+                                duration: f6,
+                                json_input: f7,
+                                json_output: f8,
+                            })
+                        }
+                        (None, _, _, _) => Err(__fal::missing("request_id")),
+                        (_, None, _, _) => Err(__fal::missing("endpoint_id")),
+                        (_, _, None, _) => Err(__fal::missing("started_at")),
+                        (_, _, _, None) => Err(__fal::missing("sent_at")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -5893,11 +5994,10 @@ pub mod list_requests_by_endpoint {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("next_cursor", &self.next_cursor)?;
-            map.serialize_entry("has_more", &self.has_more)?;
-            map.serialize_entry("items", &self.items)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("next_cursor", &self.next_cursor);
+            map.put("has_more", &self.has_more);
+            map.put("items", &self.items);
             map.end()
         }
     }
@@ -5931,11 +6031,17 @@ pub mod list_requests_by_endpoint {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(ListRequestsByEndpointResponse {
-                        next_cursor: f0,
-                        has_more: __fal::required(f1, "has_more")?,
-                        items: __fal::required(f2, "items")?,
-                    })
+                    match (f1, f2) {
+                        (Some(f1), Some(f2)) => {
+                            Ok(ListRequestsByEndpointResponse {
+                                next_cursor: f0,
+                                has_more: f1,
+                                items: f2,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("has_more")),
+                        (_, None) => Err(__fal::missing("items")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -6119,9 +6225,8 @@ pub mod get_storage_file_acl {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("url", &self.url);
             map.end()
         }
     }
@@ -6149,9 +6254,10 @@ pub mod get_storage_file_acl {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(GetStorageFileAcl {
-                        url: __fal::required(f0, "url")?,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => Ok(GetStorageFileAcl { url: f0 }),
+                        (None,) => Err(__fal::missing("url")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -6354,10 +6460,9 @@ pub mod get_storage_file_acl {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("default", &self.default)?;
-            map.serialize_entry("rules", &self.rules)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("default", &self.default);
+            map.put("rules", &self.rules);
             map.end()
         }
     }
@@ -6389,10 +6494,16 @@ pub mod get_storage_file_acl {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(GetStorageFileAclResponse {
-                        default: __fal::required(f0, "default")?,
-                        rules: __fal::required(f1, "rules")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => {
+                            Ok(GetStorageFileAclResponse {
+                                default: f0,
+                                rules: f1,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("default")),
+                        (_, None) => Err(__fal::missing("rules")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -6416,10 +6527,9 @@ pub mod get_storage_file_acl {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("user", &self.user)?;
-            map.serialize_entry("decision", &self.decision)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("user", &self.user);
+            map.put("decision", &self.decision);
             map.end()
         }
     }
@@ -6451,10 +6561,16 @@ pub mod get_storage_file_acl {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(RulesItem {
-                        user: __fal::required(f0, "user")?,
-                        decision: __fal::required(f1, "decision")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => {
+                            Ok(RulesItem {
+                                user: f0,
+                                decision: f1,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("user")),
+                        (_, None) => Err(__fal::missing("decision")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -6484,10 +6600,9 @@ pub mod set_storage_file_acl {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
-            map.serialize_entry("body", &self.body)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("url", &self.url);
+            map.put("body", &self.body);
             map.end()
         }
     }
@@ -6517,10 +6632,16 @@ pub mod set_storage_file_acl {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(SetStorageFileAcl {
-                        url: __fal::required(f0, "url")?,
-                        body: __fal::required(f1, "body")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => {
+                            Ok(SetStorageFileAcl {
+                                url: f0,
+                                body: f1,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("url")),
+                        (_, None) => Err(__fal::missing("body")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -6746,10 +6867,9 @@ pub mod set_storage_file_acl {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("user", &self.user)?;
-            map.serialize_entry("decision", &self.decision)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("user", &self.user);
+            map.put("decision", &self.decision);
             map.end()
         }
     }
@@ -6781,10 +6901,16 @@ pub mod set_storage_file_acl {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(RulesItem {
-                        user: __fal::required(f0, "user")?,
-                        decision: __fal::required(f1, "decision")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => {
+                            Ok(RulesItem {
+                                user: f0,
+                                decision: f1,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("user")),
+                        (_, None) => Err(__fal::missing("decision")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -6829,10 +6955,9 @@ pub mod set_storage_file_acl {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("default", &self.default)?;
-            __fal::optional_entry(&mut map, "rules", &self.rules)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("default", &self.default);
+            map.opt("rules", &self.rules);
             map.end()
         }
     }
@@ -6864,10 +6989,15 @@ pub mod set_storage_file_acl {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(SetStorageFileAclBody {
-                        default: __fal::required(f0, "default")?,
-                        rules: f1,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(SetStorageFileAclBody {
+                                default: f0,
+                                rules: f1,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("default")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -6911,10 +7041,9 @@ pub mod set_storage_file_acl {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("default", &self.default)?;
-            map.serialize_entry("rules", &self.rules)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("default", &self.default);
+            map.put("rules", &self.rules);
             map.end()
         }
     }
@@ -6946,10 +7075,16 @@ pub mod set_storage_file_acl {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(SetStorageFileAclResponse {
-                        default: __fal::required(f0, "default")?,
-                        rules: __fal::required(f1, "rules")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => {
+                            Ok(SetStorageFileAclResponse {
+                                default: f0,
+                                rules: f1,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("default")),
+                        (_, None) => Err(__fal::missing("rules")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -6973,10 +7108,9 @@ pub mod set_storage_file_acl {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("user", &self.user)?;
-            map.serialize_entry("decision", &self.decision)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("user", &self.user);
+            map.put("decision", &self.decision);
             map.end()
         }
     }
@@ -7008,10 +7142,16 @@ pub mod set_storage_file_acl {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(SetStorageFileAclResponseRulesItem {
-                        user: __fal::required(f0, "user")?,
-                        decision: __fal::required(f1, "decision")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => {
+                            Ok(SetStorageFileAclResponseRulesItem {
+                                user: f0,
+                                decision: f1,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("user")),
+                        (_, None) => Err(__fal::missing("decision")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -7041,10 +7181,9 @@ pub mod sign_storage_file_url {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
-            map.serialize_entry("body", &self.body)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("url", &self.url);
+            map.put("body", &self.body);
             map.end()
         }
     }
@@ -7074,10 +7213,16 @@ pub mod sign_storage_file_url {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(SignStorageFileUrl {
-                        url: __fal::required(f0, "url")?,
-                        body: __fal::required(f1, "body")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => {
+                            Ok(SignStorageFileUrl {
+                                url: f0,
+                                body: f1,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("url")),
+                        (_, None) => Err(__fal::missing("body")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -7133,9 +7278,8 @@ pub mod sign_storage_file_url {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("expiration_seconds", &self.expiration_seconds)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("expiration_seconds", &self.expiration_seconds);
             map.end()
         }
     }
@@ -7165,9 +7309,14 @@ pub mod sign_storage_file_url {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(SignStorageFileUrlBody {
-                        expiration_seconds: __fal::required(f0, "expiration_seconds")?,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(SignStorageFileUrlBody {
+                                expiration_seconds: f0,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("expiration_seconds")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -7207,9 +7356,8 @@ pub mod sign_storage_file_url {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("signed_url", &self.signed_url)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("signed_url", &self.signed_url);
             map.end()
         }
     }
@@ -7237,9 +7385,14 @@ pub mod sign_storage_file_url {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(SignStorageFileUrlResponse {
-                        signed_url: __fal::required(f0, "signed_url")?,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(SignStorageFileUrlResponse {
+                                signed_url: f0,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("signed_url")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -7265,8 +7418,7 @@ pub mod get_storage_settings {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let map = serializer.serialize_map(None)?;
+            let map = __fal::Entries::new(serializer.serialize_map(None)?);
             map.end()
         }
     }
@@ -7339,13 +7491,9 @@ pub mod get_storage_settings {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry(
-                "expiration_duration_seconds",
-                &self.expiration_duration_seconds,
-            )?;
-            map.serialize_entry("initial_acl", &self.initial_acl)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("expiration_duration_seconds", &self.expiration_duration_seconds);
+            map.put("initial_acl", &self.initial_acl);
             map.end()
         }
     }
@@ -7403,10 +7551,9 @@ pub mod get_storage_settings {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("default", &self.default)?;
-            map.serialize_entry("rules", &self.rules)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("default", &self.default);
+            map.put("rules", &self.rules);
             map.end()
         }
     }
@@ -7438,10 +7585,16 @@ pub mod get_storage_settings {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(InitialAcl {
-                        default: __fal::required(f0, "default")?,
-                        rules: __fal::required(f1, "rules")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => {
+                            Ok(InitialAcl {
+                                default: f0,
+                                rules: f1,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("default")),
+                        (_, None) => Err(__fal::missing("rules")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -7465,10 +7618,9 @@ pub mod get_storage_settings {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("user", &self.user)?;
-            map.serialize_entry("decision", &self.decision)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("user", &self.user);
+            map.put("decision", &self.decision);
             map.end()
         }
     }
@@ -7500,10 +7652,16 @@ pub mod get_storage_settings {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(RulesItem {
-                        user: __fal::required(f0, "user")?,
-                        decision: __fal::required(f1, "decision")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => {
+                            Ok(RulesItem {
+                                user: f0,
+                                decision: f1,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("user")),
+                        (_, None) => Err(__fal::missing("decision")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -7532,9 +7690,8 @@ pub mod update_storage_settings {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("body", &self.body)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("body", &self.body);
             map.end()
         }
     }
@@ -7562,9 +7719,10 @@ pub mod update_storage_settings {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(UpdateStorageSettings {
-                        body: __fal::required(f0, "body")?,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => Ok(UpdateStorageSettings { body: f0 }),
+                        (None,) => Err(__fal::missing("body")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -7618,10 +7776,9 @@ pub mod update_storage_settings {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("default", &self.default)?;
-            __fal::optional_entry(&mut map, "rules", &self.rules)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("default", &self.default);
+            map.opt("rules", &self.rules);
             map.end()
         }
     }
@@ -7653,10 +7810,15 @@ pub mod update_storage_settings {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(InitialAcl {
-                        default: __fal::required(f0, "default")?,
-                        rules: f1,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(InitialAcl {
+                                default: f0,
+                                rules: f1,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("default")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -7703,10 +7865,9 @@ pub mod update_storage_settings {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("user", &self.user)?;
-            map.serialize_entry("decision", &self.decision)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("user", &self.user);
+            map.put("decision", &self.decision);
             map.end()
         }
     }
@@ -7738,10 +7899,16 @@ pub mod update_storage_settings {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(InitialAclRulesItem {
-                        user: __fal::required(f0, "user")?,
-                        decision: __fal::required(f1, "decision")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => {
+                            Ok(InitialAclRulesItem {
+                                user: f0,
+                                decision: f1,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("user")),
+                        (_, None) => Err(__fal::missing("decision")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -7765,10 +7932,9 @@ pub mod update_storage_settings {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("user", &self.user)?;
-            map.serialize_entry("decision", &self.decision)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("user", &self.user);
+            map.put("decision", &self.decision);
             map.end()
         }
     }
@@ -7800,10 +7966,16 @@ pub mod update_storage_settings {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(RulesItem {
-                        user: __fal::required(f0, "user")?,
-                        decision: __fal::required(f1, "decision")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => {
+                            Ok(RulesItem {
+                                user: f0,
+                                decision: f1,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("user")),
+                        (_, None) => Err(__fal::missing("decision")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -7847,14 +8019,9 @@ pub mod update_storage_settings {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            __fal::optional_entry(
-                &mut map,
-                "expiration_duration_seconds",
-                &self.expiration_duration_seconds,
-            )?;
-            __fal::optional_entry(&mut map, "initial_acl", &self.initial_acl)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.opt("expiration_duration_seconds", &self.expiration_duration_seconds);
+            map.opt("initial_acl", &self.initial_acl);
             map.end()
         }
     }
@@ -7947,13 +8114,9 @@ pub mod update_storage_settings {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry(
-                "expiration_duration_seconds",
-                &self.expiration_duration_seconds,
-            )?;
-            map.serialize_entry("initial_acl", &self.initial_acl)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("expiration_duration_seconds", &self.expiration_duration_seconds);
+            map.put("initial_acl", &self.initial_acl);
             map.end()
         }
     }
@@ -8011,10 +8174,9 @@ pub mod update_storage_settings {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("default", &self.default)?;
-            map.serialize_entry("rules", &self.rules)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("default", &self.default);
+            map.put("rules", &self.rules);
             map.end()
         }
     }
@@ -8046,10 +8208,16 @@ pub mod update_storage_settings {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(UpdateStorageSettingsResponseInitialAcl {
-                        default: __fal::required(f0, "default")?,
-                        rules: __fal::required(f1, "rules")?,
-                    })
+                    match (f0, f1) {
+                        (Some(f0), Some(f1)) => {
+                            Ok(UpdateStorageSettingsResponseInitialAcl {
+                                default: f0,
+                                rules: f1,
+                            })
+                        }
+                        (None, _) => Err(__fal::missing("default")),
+                        (_, None) => Err(__fal::missing("rules")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)
@@ -8070,8 +8238,7 @@ pub mod get_meta {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let map = serializer.serialize_map(None)?;
+            let map = __fal::Entries::new(serializer.serialize_map(None)?);
             map.end()
         }
     }
@@ -8139,9 +8306,8 @@ pub mod get_meta {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __fal::serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("webhook_ip_ranges", &self.webhook_ip_ranges)?;
+            let mut map = __fal::Entries::new(serializer.serialize_map(None)?);
+            map.put("webhook_ip_ranges", &self.webhook_ip_ranges);
             map.end()
         }
     }
@@ -8171,9 +8337,14 @@ pub mod get_meta {
                             _ => __fal::skip(&mut map),
                         }?;
                     }
-                    Ok(GetMetaResponse {
-                        webhook_ip_ranges: __fal::required(f0, "webhook_ip_ranges")?,
-                    })
+                    match (f0,) {
+                        (Some(f0),) => {
+                            Ok(GetMetaResponse {
+                                webhook_ip_ranges: f0,
+                            })
+                        }
+                        (None,) => Err(__fal::missing("webhook_ip_ranges")),
+                    }
                 }
             }
             deserializer.deserialize_map(FalVisitor)

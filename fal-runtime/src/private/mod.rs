@@ -4,8 +4,8 @@
 //!
 //! - [`serde`] and [`serde_json`]: re-exported so a user's crate needs no
 //!   dependency besides `fal-runtime` to compile generated code.
-//! - Serde helpers ([`Key`], [`KeyOrName`], [`put`], [`set`], [`skip`], [`required`],
-//!   [`optional_entry`], [`string_enum`], [`Buffered`], [`tagged_entry`]):
+//! - Serde helpers ([`Key`], [`KeyOrName`], [`put`], [`set`], [`skip`], [`missing`],
+//!   [`Entries`], [`string_enum`], [`Buffered`], [`tagged_entry`]):
 //!   generated impls read maps key by key
 //!   (streaming, so `serde_path_to_error` reports `images[0].width` and any
 //!   self-describing format works, JSON or msgpack alike) instead of going
@@ -145,28 +145,6 @@ pub fn set<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
     Ok(())
 }
 
-/// A required field once the whole map has been read.
-pub fn required<T, E: de::Error>(value: Option<T>, name: &'static str) -> Result<T, E> {
-    value.ok_or_else(|| E::missing_field(name))
-}
-
-/// Writes an optional field, leaving it out when unset (so fal applies its
-/// default instead of receiving `null`).
-pub fn optional_entry<M, T>(
-    map: &mut M,
-    name: &'static str,
-    value: &Option<T>,
-) -> Result<(), M::Error>
-where
-    M: SerializeMap,
-    T: Serialize,
-{
-    match value {
-        Some(value) => map.serialize_entry(name, value),
-        None => Ok(()),
-    }
-}
-
 /// Deserializes a string enum: `parse` maps a wire value to the enum (known
 /// values to their variant, others to the `Other` arm, so values fal adds
 /// later still deserialize and round-trip).
@@ -276,6 +254,62 @@ impl Buffered {
     }
 }
 
+/// Writes a struct's fields into a map, keeping the first error: generated
+/// `serialize` bodies make one plain call per field and return once (from
+/// [`Entries::end`]); a `?` per field was measurably more to type-check and
+/// borrow-check in a crate of a thousand endpoints (docs/codegen.md,
+/// Benchmark). After an error nothing more is written, as with `?`.
+pub struct Entries<M: SerializeMap> {
+    map: M,
+    error: Option<M::Error>,
+}
+
+impl<M: SerializeMap> Entries<M> {
+    /// Starts writing into `map` (from `serialize_map`).
+    pub fn new(map: M) -> Self {
+        Self { map, error: None }
+    }
+
+    /// Writes one member, unless an earlier write failed.
+    pub fn put<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) {
+        if self.error.is_none() {
+            self.error = self.map.serialize_entry(name, value).err();
+        }
+    }
+
+    /// Writes an optional field, leaving it out when unset (so fal applies
+    /// its default instead of receiving `null`).
+    pub fn opt<T: Serialize>(&mut self, name: &str, value: &Option<T>) {
+        if let Some(value) = value {
+            self.put(name, value);
+        }
+    }
+
+    /// Writes the members a struct keeps beyond its declared fields
+    /// (`additionalProperties`).
+    pub fn extra<'a, T: Serialize + 'a>(
+        &mut self,
+        members: impl IntoIterator<Item = (&'a String, &'a T)>,
+    ) {
+        for (name, value) in members {
+            self.put(name, value);
+        }
+    }
+
+    /// Ends the map, or returns the first error of a write.
+    pub fn end(self) -> Result<M::Ok, M::Error> {
+        match self.error {
+            Some(error) => Err(error),
+            None => self.map.end(),
+        }
+    }
+}
+
+/// The error for a required field missing once the whole map has been read.
+pub fn missing<E: de::Error>(name: &'static str) -> E {
+    E::missing_field(name)
+}
+
 /// Writes an object with `tag: value` first, then the members of `fields`:
 /// an arm of a tagged union that does not hold its tag itself.
 pub fn tagged_entry<S, T>(
@@ -331,14 +365,64 @@ mod tests {
                             _ => skip(&mut map),
                         }?;
                     }
-                    Ok(Size {
-                        width: required(width, "width")?,
-                        height,
-                    })
+                    match (width,) {
+                        (Some(width),) => Ok(Size { width, height }),
+                        (None,) => Err(missing("width")),
+                    }
                 }
             }
             deserializer.deserialize_map(V)
         }
+    }
+
+    impl Serialize for Size {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut map = Entries::new(serializer.serialize_map(None)?);
+            map.put("width", &self.width);
+            map.opt("height", &self.height);
+            map.end()
+        }
+    }
+
+    /// Fails to serialize, counting its attempts.
+    struct Failing<'a>(&'a std::cell::Cell<u32>);
+
+    impl Serialize for Failing<'_> {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            self.0.set(self.0.get() + 1);
+            Err(serde::ser::Error::custom("refused"))
+        }
+    }
+
+    #[test]
+    fn entries_leave_unset_fields_out_and_stop_at_the_first_error() {
+        let text = serde_json::to_string(&Size {
+            width: 3,
+            height: None,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(text, r#"{"width":3}"#);
+
+        struct Two<'a>(&'a std::cell::Cell<u32>);
+        impl Serialize for Two<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = Entries::new(serializer.serialize_map(None)?);
+                map.put("a", &Failing(self.0));
+                map.put("b", &Failing(self.0));
+                let extra: std::collections::BTreeMap<String, i64> =
+                    [("c".to_owned(), 1)].into_iter().collect();
+                map.extra(&extra);
+                map.end()
+            }
+        }
+        let attempts = std::cell::Cell::new(0);
+        let err = serde_json::to_string(&Two(&attempts)).err();
+        assert!(err.is_some_and(|e| e.to_string() == "refused"));
+        assert_eq!(
+            attempts.get(),
+            1,
+            "nothing is written after the first error"
+        );
     }
 
     #[test]
