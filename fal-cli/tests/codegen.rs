@@ -102,6 +102,48 @@ fn a_broken_schema_exits_2_naming_file_and_pointer() {
 }
 
 #[test]
+fn thousands_of_fields_spelled_alike_exit_2_naming_where() {
+    // `a`, `-a`, `.a`, `--a`…: every one is `a` in Rust; past the bound on
+    // `a_`, `a__`… the document is refused (naming stays linear).
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let properties: serde_json::Map<String, serde_json::Value> = (0..10_000)
+        .map(|i: u32| {
+            let marks: String = format!("{i:b}")
+                .chars()
+                .map(|bit| if bit == '0' { '-' } else { '.' })
+                .collect();
+            (format!("{marks}a"), serde_json::json!({ "type": "string" }))
+        })
+        .collect();
+    let document = serde_json::json!({
+        "openapi": "3.0.4",
+        "paths": { "/acme/alike": { "post": { "requestBody": { "content": {
+            "application/json": { "schema": { "$ref": "#/components/schemas/In" } }
+        } } } } },
+        "components": { "schemas": { "In": { "type": "object", "properties": properties } } }
+    });
+    std::fs::write(dir.path().join("acme__alike.json"), document.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("bindings.rs");
+    let result = fal(&[
+        "codegen",
+        "generate",
+        "--schemas",
+        text(dir.path()),
+        "--out",
+        text(&out),
+    ]);
+    assert_eq!(result.status.code(), Some(2), "{result:?}");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("acme__alike.json#/components/schemas/In/properties/")
+            && stderr.contains("spelled `a`"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
 fn a_ref_chain_thousands_long_exits_2_naming_where() {
     // The hostile document of issue 14: each component a `$ref` to the next.
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
