@@ -9,10 +9,31 @@ export CARGO_TERM_COLOR=never
 # No real key: examples and the CLI fall back to the embedded testkit.
 unset FAL_KEY FAL_KEY_ID FAL_KEY_SECRET FAL_QUEUE_URL FAL_RUN_URL FAL_REST_URL
 
-echo "== cargo fmt --check"
+# Each step's wall time: printed as the step starts, and as a table when the
+# script ends (passing or not), so a CI log shows where the minutes went.
+step_times=()
+step_name=""
+step_started=$SECONDS
+step() {
+  if [ -n "$step_name" ]; then
+    step_times+=("$(printf '%5ds  %s' $((SECONDS - step_started)) "$step_name")")
+  fi
+  step_name="$1"
+  step_started=$SECONDS
+  [ -z "$1" ] || printf '== [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$1"
+}
+step_table() {
+  local status=$?
+  step ""
+  echo "== wall time per step (exit $status after ${SECONDS}s)"
+  printf '%s\n' "${step_times[@]}"
+}
+trap step_table EXIT
+
+step "cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo clippy (all targets, -D warnings)"
+step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # fal-runtime's features, each combination that matters: the library alone,
@@ -22,7 +43,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # `gzip` and `http2` only switch dependencies' features (no #[cfg] of ours)
 # and `macros` only a re-export, so the default and --all-features cover them
 # (a lone TLS backend would rebuild a dependency stack and check nothing of ours).
-echo "== fal-runtime feature combinations (clippy -D warnings)"
+step "fal-runtime feature combinations (clippy -D warnings)"
 for features in \
   "--no-default-features" \
   "--no-default-features --features subscribe" \
@@ -44,7 +65,7 @@ done
 # The catalogue is checked in; this regenerates it in memory from
 # ../shared/fal-schemas and schemas/ (reduce, then generate) and fails when a
 # checked-in file differs. No compile: seconds, not minutes.
-echo "== fal-endpoints and its parts are what scripts/catalogue.sh makes of the documents (--check)"
+step "fal-endpoints and its parts are what scripts/catalogue.sh makes of the documents (--check)"
 ./scripts/catalogue.sh --check
 # The catalogue's code is linted here with no endpoint and with one; the
 # workspace clippy above lints the endpoints the facade's tests call (one per
@@ -54,14 +75,14 @@ echo "== fal-endpoints and its parts are what scripts/catalogue.sh makes of the 
 cargo clippy -p 'fal-endpoints*' --lib --locked -- -D warnings
 cargo clippy -p fal-endpoints -p fal-endpoints-f --lib --locked --features fal-endpoints-f/fal-ai__flux__dev -- -D warnings
 
-echo "== rustdoc (no warnings)"
+step "rustdoc (no warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
-echo "== fal-runtime public API against fal-runtime/public-api.txt"
+step "fal-runtime public API against fal-runtime/public-api.txt"
 ./scripts/public-api.sh
 
 if [ -f examples/Cargo.toml ]; then
-  echo "== examples against the embedded testkit"
+  step "examples against the embedded testkit"
   cargo build -p fal-examples --examples --locked
   for example in $(sed -n 's/^name = "\(.*\)"$/\1/p' examples/Cargo.toml | grep -v '^fal-examples$'); do
     echo "-- example $example"
@@ -75,24 +96,28 @@ fi
 # 1,000 endpoints) in one crate: clippy -D warnings + missing_docs, then the
 # round trips of every schema-valid example, then rustdoc -D warnings over the
 # generated docs. Skipped cleanly without ../shared.
-echo "== generated bindings for the reference corpus (fal-bindings-all --features corpus)"
+step "corpus: clippy (fal-bindings-all --features corpus, the reference corpus)"
 cargo clippy -p fal-bindings-all --features corpus --all-targets --locked -- -D warnings
+step "corpus: round trips (cargo test -p fal-bindings-all --features corpus)"
 cargo test -p fal-bindings-all --features corpus --locked
+step "corpus: rustdoc"
 RUSTDOCFLAGS="-D warnings" cargo doc -p fal-bindings-all --features corpus --no-deps --locked
 
 # fal's official Python and JS clients (pinned; installed from their registries
 # into target/interop) against `fal testkit`: fails under CI=true when they
 # cannot be installed, skips with a message otherwise.
-echo "== fal's official clients against fal testkit (tests/interop/run.sh)"
+step "fal's official clients against fal testkit (tests/interop/run.sh)"
 ./tests/interop/run.sh
 
 
-echo "== packages: cargo package --workspace, then an outside crate builds and calls them"
+step "packages: cargo package --workspace, then an outside crate builds and calls them"
 ./scripts/outside-consumer.sh
 
-echo "== cargo test: fal-runtime with its default and with all features, then the rest"
+step "cargo test -p fal-runtime (default features)"
 cargo test -p fal-runtime --locked
+step "cargo test -p fal-runtime --all-features"
 cargo test -p fal-runtime --all-features --locked
+step "cargo test --workspace --exclude fal-runtime --features fal-endpoints/full"
 # fal-endpoints/full: the parts, built here anyway, are built with every
 # endpoint, so their examples tests cover the whole catalogue.
 cargo test --workspace --exclude fal-runtime --locked --features fal-endpoints/full

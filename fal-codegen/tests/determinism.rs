@@ -4,12 +4,19 @@
 
 use std::path::{Path, PathBuf};
 
+/// The fixture documents, then the one-construct documents.
 fn fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.sort();
+    let mut files = Vec::new();
+    for dir in [dir.clone(), dir.join("constructs")] {
+        let mut listed: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|entries| entries.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        listed.retain(|p| p.extension().is_some_and(|e| e == "json"));
+        listed.sort();
+        files.extend(listed);
+    }
+    assert!(files.len() >= 11, "fixtures missing: {files:?}");
     files
 }
 

@@ -48,3 +48,38 @@ fn one_type_per_definition_validation_rules_and_name_collisions() {
 fn openapi_3_1_constructs() {
     insta::assert_snapshot!(generate(&["acme__shapes__v31.json"]));
 }
+
+// One small document per construct of fal's documents that the five documents
+// above do not already carry (tests/fixtures/constructs; docs/codegen.md maps
+// every construct to its fixture). Snapshot only: bindings-all does not compile
+// these, so they add no build time to CI.
+
+#[test]
+fn construct_top_level_run_count() {
+    insta::assert_snapshot!(generate(&["constructs/top_level_run_count.json"]));
+}
+
+#[test]
+fn construct_endpoint_id_from_path() {
+    insta::assert_snapshot!(generate(&["constructs/endpoint_id_from_path.json"]));
+}
+
+#[test]
+fn construct_editor_extensions() {
+    insta::assert_snapshot!(generate(&["constructs/editor_extensions.json"]));
+}
+
+#[test]
+fn construct_object_default() {
+    insta::assert_snapshot!(generate(&["constructs/object_default.json"]));
+}
+
+#[test]
+fn construct_file_shapes() {
+    insta::assert_snapshot!(generate(&["constructs/file_shapes.json"]));
+}
+
+#[test]
+fn construct_empty_component() {
+    insta::assert_snapshot!(generate(&["constructs/empty_component.json"]));
+}

@@ -776,7 +776,7 @@ impl ApiError {
             })
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("no reason").to_owned());
 
-        let request_id = header("x-fal-request-id")
+        let request_id = header(crate::http::REQUEST_ID)
             .or_else(|| {
                 field("request_id")
                     .and_then(Value::as_str)

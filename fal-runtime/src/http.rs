@@ -339,6 +339,45 @@ pub(crate) async fn send(
     .await
 }
 
+/// The header in which fal names the request a response belongs to.
+pub(crate) const REQUEST_ID: &str = "x-fal-request-id";
+
+/// The request id a response's headers name, if any (and readable).
+pub(crate) fn request_id(headers: &reqwest::header::HeaderMap) -> Option<&str> {
+    headers.get(REQUEST_ID).and_then(|v| v.to_str().ok())
+}
+
+/// Sends an endpoint input: the one POST that submit, run and stream share.
+/// The input is serialised once and cloned per attempt (cheap: [`Bytes`]);
+/// the call's own headers, and its client timeout, go on every attempt.
+/// `priority` is only sent on queue submits (fal's direct run has no queue).
+pub(crate) async fn post_input(
+    client: &Client,
+    operation: Operation,
+    options: &crate::options::RequestOptions,
+    url: &Url,
+    accept: &'static str,
+    input: &serde_json::Value,
+) -> Result<reqwest::Response> {
+    use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+    let body = serde_json::to_vec(input)
+        .map(bytes::Bytes::from)
+        .map_err(|err| Error::input(".".into(), err))?;
+    let headers = options.headers(operation == Operation::Submit)?;
+    send(client, operation, || {
+        options.bound(
+            client
+                .http()
+                .post(url.clone())
+                .headers(headers.clone())
+                .header(ACCEPT, HeaderValue::from_static(accept))
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(body.clone()),
+        )
+    })
+    .await
+}
+
 /// [`send`], with the 2xx body read by `read` inside the same attempt: a body
 /// cut after the headers is retried like any transport failure when
 /// `operation` may be repeated (status, result, token, download, upload

@@ -8,9 +8,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::header::{HeaderValue, ACCEPT};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -298,11 +297,7 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
     what: &'static str,
     request_id: Option<&str>,
 ) -> Result<T> {
-    let header_id = response
-        .headers()
-        .get("x-fal-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let header_id = http::request_id(response.headers()).map(str::to_owned);
     let request_id = request_id.or(header_id.as_deref());
     let body = http::read_body(client, response, operation, client.max_response_bytes())
         .await
@@ -465,30 +460,21 @@ pub(crate) async fn submit<O: DeserializeOwned>(
     options: &RequestOptions,
 ) -> Result<QueueHandle<O>> {
     let endpoint = EndpointId::parse(endpoint)?;
-    let body = crate::input::prepare(client, input).await?;
-    let body = json_body(&body)?;
-    let headers = options.headers(true)?;
+    let input = crate::input::prepare(client, input).await?;
     let mut url = http::join(client.queue_base(), &endpoint.to_string());
     if let Some(webhook) = options.webhook() {
         url.query_pairs_mut().append_pair("fal_webhook", webhook);
     }
-    let response = http::send(client, Operation::Submit, || {
-        options.bound(
-            client
-                .http()
-                .post(url.clone())
-                .headers(headers.clone())
-                .header(ACCEPT, HeaderValue::from_static("application/json"))
-                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .body(body.clone()),
-        )
-    })
+    let response = http::post_input(
+        client,
+        Operation::Submit,
+        options,
+        &url,
+        "application/json",
+        &input,
+    )
     .await?;
-    let header_id = response
-        .headers()
-        .get("x-fal-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let header_id = http::request_id(response.headers()).map(str::to_owned);
     let submitted: SubmitResponse = match read_json(
         client,
         Operation::Submit,
@@ -516,13 +502,6 @@ pub(crate) async fn submit<O: DeserializeOwned>(
     };
     tracing::Span::current().record("request_id", submitted.request_id.as_str());
     QueueHandle::build(client, endpoint, &submitted.request_id, Some(&submitted))
-}
-
-/// The request body, as cheaply clonable bytes (one clone per retry).
-pub(crate) fn json_body(value: &Value) -> Result<Bytes> {
-    serde_json::to_vec(value)
-        .map(Bytes::from)
-        .map_err(|err| Error::input(".".into(), err))
 }
 
 #[cfg(test)]

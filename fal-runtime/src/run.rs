@@ -6,7 +6,6 @@ use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
 
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tracing::Instrument;
@@ -14,7 +13,7 @@ use tracing::Instrument;
 use crate::error::Result;
 use crate::http::{self, Operation};
 use crate::options::RequestOptions;
-use crate::queue::{json_body, read_json};
+use crate::queue::read_json;
 use crate::{Client, EndpointId};
 
 /// A direct run, configured before it is awaited.
@@ -72,26 +71,18 @@ where
                 let client = self.client;
                 crate::validation::before_sending(client, &self.options, &self.input)?;
                 let endpoint = EndpointId::parse(&self.endpoint)?;
-                let body = json_body(&crate::input::prepare(client, &self.input).await?)?;
-                let headers = self.options.headers(false)?;
+                let input = crate::input::prepare(client, &self.input).await?;
                 let url = http::join(client.run_base(), &endpoint.to_string());
-                let response = http::send(client, Operation::Run, || {
-                    self.options.bound(
-                        client
-                            .http()
-                            .post(url.clone())
-                            .headers(headers.clone())
-                            .header(ACCEPT, HeaderValue::from_static("application/json"))
-                            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                            .body(body.clone()),
-                    )
-                })
+                let response = http::post_input(
+                    client,
+                    Operation::Run,
+                    &self.options,
+                    &url,
+                    "application/json",
+                    &input,
+                )
                 .await?;
-                if let Some(id) = response
-                    .headers()
-                    .get("x-fal-request-id")
-                    .and_then(|v| v.to_str().ok())
-                {
+                if let Some(id) = http::request_id(response.headers()) {
                     tracing::Span::current().record("request_id", id);
                 }
                 read_json(client, Operation::Run, response, "endpoint output", None).await

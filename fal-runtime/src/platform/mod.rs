@@ -138,11 +138,7 @@ impl Platform {
         // The body is read inside the attempt, so a body cut short is retried
         // exactly when the call may be repeated.
         let (bytes, request_id) = http::exchange(client, retry_as, make, |response| async move {
-            let request_id = response
-                .headers()
-                .get("x-fal-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let request_id = http::request_id(response.headers()).map(str::to_owned);
             match http::read_body(client, response, retry_as, client.max_response_bytes()).await {
                 Ok(bytes) => Ok((bytes, request_id)),
                 Err(err) => Err(match &request_id {

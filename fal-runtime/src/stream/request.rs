@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -15,7 +15,6 @@ use crate::calls::Untyped;
 use crate::error::Result;
 use crate::http::{self, Operation};
 use crate::options::RequestOptions;
-use crate::queue::json_body;
 use crate::{Client, Endpoint, EndpointId};
 
 impl Client {
@@ -112,26 +111,18 @@ where
             let client = self.client;
             crate::validation::before_sending(client, &self.options, &self.input)?;
             let endpoint = EndpointId::parse(&self.endpoint)?;
-            let body = json_body(&crate::input::prepare(client, &self.input).await?)?;
-            let headers = self.options.headers(false)?;
+            let input = crate::input::prepare(client, &self.input).await?;
             let url = http::join(client.run_base(), &stream_path(&endpoint));
-            let response = http::send(client, Operation::Stream, || {
-                self.options.bound(
-                    client
-                        .http()
-                        .post(url.clone())
-                        .headers(headers.clone())
-                        .header(ACCEPT, HeaderValue::from_static("text/event-stream"))
-                        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                        .body(body.clone()),
-                )
-            })
+            let response = http::post_input(
+                client,
+                Operation::Stream,
+                &self.options,
+                &url,
+                "text/event-stream",
+                &input,
+            )
             .await?;
-            let request_id = response
-                .headers()
-                .get("x-fal-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let request_id = http::request_id(response.headers()).map(str::to_owned);
             let content_type = response
                 .headers()
                 .get(CONTENT_TYPE)

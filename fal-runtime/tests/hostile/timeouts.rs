@@ -330,3 +330,77 @@ async fn a_key_set_never_served_times_out() {
     let err = guard(verifier.verify(&headers, b"{}")).await.unwrap_err();
     assert_eq!(fal_runtime::Error::from(err).kind(), ErrorKind::Timeout);
 }
+
+/// A host whose TCP accept queue is full: the kernel drops further SYNs, so a
+/// connect to it neither succeeds nor fails. The listener never accepts; the
+/// connections that filled its queue are kept open with it.
+struct Unanswering {
+    address: std::net::SocketAddr,
+    _listener: tokio::net::TcpListener,
+    _fillers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Unanswering {
+    async fn new() -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        // The smallest backlog: one or two queued connections fill it.
+        let listener = socket.listen(0).unwrap();
+        let address = listener.local_addr().unwrap();
+        // Fill the queue; the fillers beyond it hang like the client will.
+        let fillers = (0..4)
+            .map(|_| {
+                tokio::spawn(async move {
+                    if let Ok(stream) = tokio::net::TcpStream::connect(address).await {
+                        tokio::time::sleep(FOREVER).await;
+                        drop(stream);
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Self {
+            address,
+            _listener: listener,
+            _fillers: fillers,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_never_completes_the_connect_is_bounded_by_the_connect_timeout() {
+    let host = Unanswering::new().await;
+    // Show the premise: a plain connect to this host hangs past the bound.
+    assert!(
+        tokio::time::timeout(BOUND * 2, tokio::net::TcpStream::connect(host.address))
+            .await
+            .is_err(),
+        "the host accepted a connection; the test's premise does not hold here"
+    );
+    let mut timeouts = Timeouts::default();
+    timeouts.connect = BOUND;
+    let client = Client::builder()
+        .ignore_env()
+        .key("test-key")
+        .queue_url(format!("{}/queue", host.url()))
+        .retry(RetryPolicy::none())
+        .timeouts(timeouts)
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = guard(client.endpoint("fal-ai/flux/dev").submit(prompt()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    // Only the connect bound (400 ms) can end it this early: the submit's own
+    // bound is the default, minutes away.
+    assert!(
+        started.elapsed() < Timeouts::default().submit / 2,
+        "ended after {:?}",
+        started.elapsed()
+    );
+}

@@ -1,5 +1,10 @@
 //! Behaviour of bindings generated from the generator's fixture documents
-//! (always built, independent of the reference corpus).
+//! (always built, independent of the reference corpus, so a plain clone runs
+//! them). docs/codegen.md maps each construct of fal's documents to its
+//! fixture and to the test here that checks its behaviour.
+
+#[allow(dead_code)] // its `Case` type is for the generated tables of roundtrip.rs and rest.rs
+mod support;
 
 use fal_bindings_all::fixtures::acme::sketch::fast;
 use fal_bindings_all::fixtures::acme::sketch::fast::SketchFastInput;
@@ -9,7 +14,16 @@ use fal_bindings_all::fixtures::acme::sketch::v1_5_turbo::{
 };
 use fal_bindings_all::fixtures::workflows::acme::echo::{EchoInput, EchoOutput};
 use fal_runtime::{Endpoint, FileInput};
-use serde_json::json;
+use serde_json::{json, Value};
+
+/// The fixture document `name`, as JSON.
+fn document(name: &str) -> (std::path::PathBuf, String) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fal-codegen/tests/fixtures")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    (path, text)
+}
 
 #[test]
 fn required_fields_are_constructor_arguments() {
@@ -146,4 +160,135 @@ fn non_object_inputs_are_newtypes() {
     );
     assert_eq!(<EchoInput as Endpoint>::ENDPOINT_ID, "workflows/acme/echo");
     let _: fn() -> EchoOutput = || serde_json::Value::Null;
+}
+
+#[test]
+fn an_output_file_goes_straight_back_in() {
+    let output: SketchOutput = serde_json::from_value(json!({
+        "images": [{"url": "https://x/a.png", "width": 8, "height": 8}],
+        "preview": {"url": "https://x/p.png"},
+        "seed": 1
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut input = SketchInput::new("again", [FileInput::from(&output.images[0])]);
+    if let Some(preview) = &output.preview {
+        input = input.with_mask_url(preview);
+    }
+    assert_eq!(
+        serde_json::to_value(&input).ok(),
+        Some(json!({
+            "prompt": "again",
+            "image_urls": ["https://x/a.png"],
+            "mask_url": "https://x/p.png"
+        }))
+    );
+}
+
+#[test]
+fn the_documents_examples_round_trip() {
+    // Read from the document, so an example added there is checked too.
+    let (_, text) = document("acme__sketch__v1.5-turbo.json");
+    let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let properties = &doc["components"]["schemas"]["SketchInput"]["properties"];
+    let examples = |name: &str| -> Vec<Value> {
+        properties[name]["examples"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let sizes = examples("image_size");
+    assert_eq!(sizes.len(), 2, "a preset and an object");
+    for size in &sizes {
+        let one = size.to_string();
+        support::check::<ImageSizeChoice>(&one).unwrap_or_else(|e| panic!("{one}: {e}"));
+        for (prompt, urls) in examples("prompt").iter().zip(examples("image_urls")) {
+            let whole = json!({"prompt": prompt, "image_urls": urls, "image_size": size});
+            let whole = whole.to_string();
+            support::check::<SketchInput>(&whole).unwrap_or_else(|e| panic!("{whole}: {e}"));
+        }
+    }
+}
+
+#[test]
+fn null_reads_as_unset_in_every_nullable_form() {
+    // `nullable: true` (legacy), `anyOf [.., null]` (seed) and a union whose
+    // third arm is null (image_size).
+    let input: SketchInput = serde_json::from_value(json!({
+        "prompt": "p",
+        "image_urls": [],
+        "legacy": null,
+        "seed": null,
+        "image_size": null
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (&input.legacy, input.seed, &input.image_size),
+        (&None, None, &None)
+    );
+    // Unset fields are left out, so fal applies its own defaults.
+    assert_eq!(
+        serde_json::to_value(&input).ok(),
+        Some(json!({"prompt": "p", "image_urls": []}))
+    );
+}
+
+#[test]
+fn validation_agrees_with_the_testkit_on_the_fixture() {
+    let (path, text) = document("acme__sketch__v1.5-turbo.json");
+    let schema =
+        fal_testkit::schema::EndpointSchema::parse(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    let bad = json!({
+        "prompt": "",
+        "image_urls": [],
+        "image_size": {"width": 0, "height": 512},
+        "steps": 51
+    });
+    let typed: SketchInput = serde_json::from_value(bad.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let generated: Vec<(String, Option<String>)> = match typed.validate() {
+        Ok(()) => panic!("an invalid input validated"),
+        Err(err) => err
+            .errors()
+            .iter()
+            .map(|e| (e.path.clone(), e.kind.clone()))
+            .collect(),
+    };
+    let kit: Vec<(Vec<Value>, &str)> = schema
+        .validate_input(&bad)
+        .into_iter()
+        .map(|e| (e.loc, e.kind))
+        .collect();
+    let text = |path: &str, kind: &str| (path.to_owned(), Some(kind.to_owned()));
+    // The object arm of `image_size` breaks `exclusiveMinimum: 0` (a number,
+    // as fal writes it), and `steps` its maximum.
+    assert_eq!(
+        generated,
+        [
+            text("body.prompt", "string_too_short"),
+            text("body.image_size.width", "greater_than"),
+            text("body.steps", "less_than_equal"),
+        ]
+    );
+    // The testkit words it as fal does: pydantic names the union's arm in
+    // `loc` and also reports the preset arm the value does not match; a typed
+    // value already is one arm, so only the arm it holds is reported above.
+    let loc = |members: &[&str]| -> Vec<Value> { members.iter().map(|m| json!(m)).collect() };
+    assert_eq!(
+        kit,
+        [
+            (loc(&["body", "prompt"]), "string_too_short"),
+            (
+                loc(&["body", "image_size", "ImageSize", "width"]),
+                "greater_than"
+            ),
+            (
+                loc(&[
+                    "body",
+                    "image_size",
+                    "literal['square_hd','square','portrait_4_3','landscape_16_9']"
+                ]),
+                "enum"
+            ),
+            (loc(&["body", "steps"]), "less_than_equal"),
+        ]
+    );
 }
