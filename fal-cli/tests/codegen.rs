@@ -101,10 +101,57 @@ fn a_broken_schema_exits_2_naming_file_and_pointer() {
     assert!(!out.exists());
 }
 
+/// Runs `fal codegen generate` on `document` (written as `name`), expects
+/// exit 2 with stderr naming `where_` and holding `why`, and no output file.
+fn generate_exits_2(name: &str, document: &serde_json::Value, where_: &str, why: &str) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join(name), document.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("bindings.rs");
+    let result = fal(&[
+        "codegen",
+        "generate",
+        "--schemas",
+        text(dir.path()),
+        "--out",
+        text(&out),
+    ]);
+    assert_eq!(result.status.code(), Some(2), "{result:?}");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains(where_) && stderr.contains(why), "{stderr}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn thousands_of_fields_spelled_alike_exit_2_naming_where() {
+    // `a`, `-a`, `.a`, `--a`…: every one is `a` in Rust; past the bound on
+    // `a_`, `a__`… the document is refused (naming stays linear).
+    let properties: serde_json::Map<String, serde_json::Value> = (0..10_000)
+        .map(|i: u32| {
+            let marks: String = format!("{i:b}")
+                .chars()
+                .map(|bit| if bit == '0' { '-' } else { '.' })
+                .collect();
+            (format!("{marks}a"), serde_json::json!({ "type": "string" }))
+        })
+        .collect();
+    let document = serde_json::json!({
+        "openapi": "3.0.4",
+        "paths": { "/acme/alike": { "post": { "requestBody": { "content": {
+            "application/json": { "schema": { "$ref": "#/components/schemas/In" } }
+        } } } } },
+        "components": { "schemas": { "In": { "type": "object", "properties": properties } } }
+    });
+    generate_exits_2(
+        "acme__alike.json",
+        &document,
+        "acme__alike.json#/components/schemas/In/properties/",
+        "spelled `a`",
+    );
+}
+
 #[test]
 fn a_ref_chain_thousands_long_exits_2_naming_where() {
     // The hostile document of issue 14: each component a `$ref` to the next.
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut schemas = serde_json::Map::new();
     for i in 0..10_000 {
         schemas.insert(
@@ -119,25 +166,12 @@ fn a_ref_chain_thousands_long_exits_2_naming_where() {
         } } } } },
         "components": { "schemas": schemas }
     });
-    std::fs::write(dir.path().join("acme__deep.json"), document.to_string())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let out = dir.path().join("bindings.rs");
-    let result = fal(&[
-        "codegen",
-        "generate",
-        "--schemas",
-        text(dir.path()),
-        "--out",
-        text(&out),
-    ]);
-    assert_eq!(result.status.code(), Some(2), "{result:?}");
-    let stderr = String::from_utf8_lossy(&result.stderr);
-    assert!(
-        stderr.contains("acme__deep.json#/components/schemas/C")
-            && stderr.contains("nest more than"),
-        "{stderr}"
+    generate_exits_2(
+        "acme__deep.json",
+        &document,
+        "acme__deep.json#/components/schemas/C",
+        "nest more than",
     );
-    assert!(!out.exists());
 }
 
 /// A crate of bundled bindings (`--crate`, how fal-endpoints is made): one

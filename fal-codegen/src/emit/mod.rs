@@ -8,6 +8,7 @@
 //! wherever it is included; the serde helpers the impls call live once in
 //! `fal_runtime::__private`.
 
+mod chunk;
 mod docs;
 mod endpoint;
 mod render;

@@ -8,8 +8,9 @@ use proc_macro2::TokenStream;
 use super::{endpoint_doc, Node};
 use crate::error::Error;
 
-/// Formats `units` (tokens from `tokens_of`) with prettyplease, using every
-/// available core; results come back in the order of `units`.
+/// Formats `units` (tokens from `tokens_of`) with prettyplease (long lists in
+/// batches, see `chunk`), using every available core; results come back in
+/// the order of `units`.
 pub(super) fn format_units<U: Sync>(
     units: &[U],
     tokens_of: impl Fn(&U) -> TokenStream + Sync,
@@ -28,9 +29,8 @@ pub(super) fn format_units<U: Sync>(
                 break;
             };
             let (tokens, docs) = super::docs::deferred(|| tokens_of(unit));
-            let formatted = syn::parse2::<syn::File>(tokens)
-                .map(|file| super::docs::splice(&prettyplease::unparse(&file), &docs))
-                .map_err(|e| Error::Internal(e.to_string()));
+            let formatted = super::chunk::unparse(tokens, super::chunk::MAX_TOKENS)
+                .map(|text| super::docs::splice(&text, &docs));
             done.push((index, formatted));
         }
         done

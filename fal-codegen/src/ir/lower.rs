@@ -21,7 +21,9 @@ use schemars::schema::{InstanceType, Schema, SchemaObject, SingleOrVec};
 use serde_json::Value;
 
 use super::docs::{docs_of, type_docs};
-use super::naming::{alternative, alternative_with, snake_ident, type_name, variant_name};
+use super::naming::{
+    alternative, alternative_with, snake_ident, type_name, variant_name, TooManyAlike,
+};
 use super::rules::rules_of;
 use super::{
     Docs, Endpoint, Field, Ir, Kind, Role, Tagged, TaggedArm, Ty, TypeDef, UnionArm, Variant,
@@ -155,6 +157,9 @@ pub(super) struct EndpointLowering<'a> {
     depth: usize,
     /// The pointer of the first schema nested deeper than [`MAX_DEPTH`].
     too_deep: Option<String>,
+    /// The first place where too many names spelled alike (see
+    /// [`super::naming::MAX_ALTERNATIVES`]), with the name.
+    too_alike: Option<(String, TooManyAlike)>,
 }
 
 impl<'a> EndpointLowering<'a> {
@@ -174,9 +179,15 @@ impl<'a> EndpointLowering<'a> {
         let all = reachable(components, inputs.into_iter().chain(outputs));
         let mut claims = BTreeMap::new();
         let mut component_names = BTreeMap::new();
+        let mut too_alike = None;
         // Key order decides who keeps a name when two keys spell the same one.
         for key in &all {
             let name = alternative(type_name(key), |n| claims.contains_key(n));
+            let name = unique(
+                name,
+                &format!("/components/schemas/{}", pointer_token(key)),
+                &mut too_alike,
+            );
             claims.insert(name.clone(), Claim::Component);
             component_names.insert(key.clone(), name);
         }
@@ -192,6 +203,7 @@ impl<'a> EndpointLowering<'a> {
             notes: Vec::new(),
             depth: 0,
             too_deep: None,
+            too_alike,
         }
     }
 
@@ -201,6 +213,8 @@ impl<'a> EndpointLowering<'a> {
             return name.clone();
         }
         let name = alternative(preferred, |n| self.claims.contains_key(n));
+        // The names it collides with are the components'.
+        let name = unique(name, "/components/schemas", &mut self.too_alike);
         self.claims.insert(name.clone(), Claim::Root);
         name
     }
@@ -296,7 +310,7 @@ impl<'a> EndpointLowering<'a> {
             None => Ty::Json,
         };
         self.notes.clear();
-        self.depth_error(&doc.file)?;
+        self.limit_error(&doc.file)?;
         Ok(Endpoint {
             id: doc.endpoint_id.clone(),
             file: doc.file.clone(),
@@ -311,10 +325,14 @@ impl<'a> EndpointLowering<'a> {
     }
 
     /// The error for a schema nested deeper than [`MAX_DEPTH`] in `file`, if
-    /// lowering met one (what is deeper was not read).
-    pub(super) fn depth_error(&self, file: &std::path::Path) -> Result<(), Error> {
+    /// lowering met one (what is deeper was not read), else for too many
+    /// names spelled alike.
+    pub(super) fn limit_error(&self, file: &std::path::Path) -> Result<(), Error> {
         match &self.too_deep {
-            None => Ok(()),
+            None => match &self.too_alike {
+                None => Ok(()),
+                Some((pointer, alike)) => Err(alike.at(file, pointer)),
+            },
             Some(pointer) => Err(Error::Document {
                 file: file.to_owned(),
                 location: crate::error::Location::Pointer(pointer.clone()),
@@ -506,6 +524,7 @@ impl<'a> EndpointLowering<'a> {
         }
         let last = candidates.pop().unwrap_or_else(|| ctx.base.clone());
         let name = alternative(last, |n| self.claims.contains_key(n) && !self.same(n, &def));
+        let name = unique(name, &ctx.pointer, &mut self.too_alike);
         self.claims.entry(name.clone()).or_insert(Claim::Inline);
         self.insert(name, def)
     }
@@ -625,7 +644,10 @@ impl<'a> EndpointLowering<'a> {
             InstanceType::Number => Shape::Ty(Ty::Number),
             InstanceType::String => {
                 if let Some(values) = string_values(schema) {
-                    return Shape::Def(Kind::Enum(variants(&values)), type_docs(schema));
+                    return Shape::Def(
+                        Kind::Enum(variants(&values, &ctx.pointer, &mut self.too_alike)),
+                        type_docs(schema),
+                    );
                 }
                 let file_flag = schema
                     .extensions
@@ -718,6 +740,7 @@ impl<'a> EndpointLowering<'a> {
             let is_required = required.contains(json_name);
             let ty = if is_required { ty } else { option(ty) };
             let rust_name = alternative_with(snake_ident(json_name), "_", |n| names.contains(n));
+            let rust_name = unique(rust_name, &field_ctx.pointer, &mut self.too_alike);
             names.insert(rust_name.clone());
             fields.push(Field {
                 json_name: json_name.to_owned(),
@@ -752,6 +775,7 @@ impl<'a> EndpointLowering<'a> {
             };
             docs.notes.append(&mut self.notes);
             let rust_name = alternative_with("extra".to_owned(), "_", |n| names.contains(n));
+            let rust_name = unique(rust_name, &ctx.pointer, &mut self.too_alike);
             fields.push(Field {
                 json_name: String::new(),
                 rust_name,
@@ -908,7 +932,10 @@ impl<'a> EndpointLowering<'a> {
                     if obj.instance_type
                         == Some(SingleOrVec::Single(Box::new(InstanceType::String))) =>
                 {
-                    Shape::Def(Kind::Enum(variants(values)), type_docs(parent))
+                    Shape::Def(
+                        Kind::Enum(variants(values, &ctx.pointer, &mut self.too_alike)),
+                        type_docs(parent),
+                    )
                 }
                 (Schema::Object(obj), _) => self.shape(obj, &arm_ctx),
                 (Schema::Bool(_), _) => Shape::Ty(Ty::Json),
@@ -969,9 +996,12 @@ impl<'a> EndpointLowering<'a> {
         }
         tys.sort_by_key(|t| self.rank(t));
         let mut arms: Vec<UnionArm> = Vec::new();
+        let mut arm_names: BTreeSet<String> = BTreeSet::new();
         for ty in tys {
             let base = self.arm_name(&ty);
-            let rust_name = alternative(base, |n| arms.iter().any(|a| a.rust_name == n));
+            let rust_name = alternative(base, |n| arm_names.contains(n));
+            let rust_name = unique(rust_name, &ctx.pointer, &mut self.too_alike);
+            arm_names.insert(rust_name.clone());
             arms.push(UnionArm { rust_name, ty });
         }
         self.finish_union(arms, type_docs(parent), nullable, ctx)
@@ -1087,6 +1117,7 @@ impl<'a> EndpointLowering<'a> {
         let mut taken: BTreeSet<String> = BTreeSet::new();
         for (arm, value) in objects.into_iter().zip(values) {
             let rust_name = alternative(variant_name(&value), |n| taken.contains(n));
+            let rust_name = unique(rust_name, &list_pointer, &mut self.too_alike);
             taken.insert(rust_name.clone());
             let arm_ctx = Ctx {
                 role: ctx.role,
@@ -1286,11 +1317,31 @@ fn json_type(value: &Value) -> Option<InstanceType> {
     })
 }
 
-fn variants(values: &[String]) -> Vec<Variant> {
+/// The name a collision rule found, or (when it gave up) the unsuffixed name,
+/// keeping the first place that happened in `too_alike`: lowering goes on and
+/// the document is refused at its end, like a schema nested too deep.
+fn unique(
+    found: Result<String, TooManyAlike>,
+    pointer: &str,
+    too_alike: &mut Option<(String, TooManyAlike)>,
+) -> String {
+    found.unwrap_or_else(|alike| {
+        let name = alike.name.clone();
+        too_alike.get_or_insert_with(|| (pointer.to_owned(), alike));
+        name
+    })
+}
+
+fn variants(
+    values: &[String],
+    pointer: &str,
+    too_alike: &mut Option<(String, TooManyAlike)>,
+) -> Vec<Variant> {
     let mut out: Vec<Variant> = Vec::with_capacity(values.len());
     let mut names: BTreeSet<String> = BTreeSet::new();
     for value in values {
         let rust_name = alternative(variant_name(value), |n| names.contains(n));
+        let rust_name = unique(rust_name, pointer, too_alike);
         names.insert(rust_name.clone());
         out.push(Variant {
             value: value.clone(),

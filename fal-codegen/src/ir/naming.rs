@@ -13,9 +13,11 @@
 //!    union arms add `Preset`, `Object`…; list items `Item`). When that name is
 //!    taken by a different definition it tries the same with `Choice` (unions),
 //!    then qualified with its owner's name (`LoraWeightStyle`), then appends
-//!    `Alt` until free. An identical definition (the same shape: descriptions
-//!    are not compared, so names never depend on prose) reuses the name, so an
-//!    enum written out in both the input and the output is one type.
+//!    `Alt` until free (at most [`MAX_ALTERNATIVES`] times, so naming stays
+//!    linear; past that the document is refused). An identical definition
+//!    (the same shape: descriptions are not compared, so names never depend
+//!    on prose) reuses the name, so an enum written out in both the input and
+//!    the output is one type.
 //!
 //! Definitions are visited in a fixed order (input first, then output;
 //! properties in `x-fal-order-properties` order, then by name), so the result
@@ -159,19 +161,59 @@ pub fn variant_name(value: &str) -> String {
     out
 }
 
+/// How often a collision rule may append its suffix before the document is
+/// refused. Every real document needs at most one (`HopeAlt`); the bound keeps
+/// naming linear in the document's size, since without it `n` names that spell
+/// alike would cost `n` tries of names up to `n` suffixes long each.
+pub const MAX_ALTERNATIVES: usize = 16;
+
+/// More than [`MAX_ALTERNATIVES`] names in one scope spell like `name`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TooManyAlike {
+    /// The name before any suffix.
+    pub name: String,
+}
+
+impl TooManyAlike {
+    /// The document error for this, at `pointer` in `file`.
+    pub fn at(&self, file: &std::path::Path, pointer: &str) -> crate::error::Error {
+        crate::error::Error::Document {
+            file: file.to_owned(),
+            location: crate::error::Location::Pointer(pointer.to_owned()),
+            message: format!(
+                "more than {MAX_ALTERNATIVES} names here are spelled `{}` in Rust; \
+                 rename some (the generator gives each a distinct name by appending \
+                 a suffix, at most {MAX_ALTERNATIVES} times)",
+                self.name
+            ),
+        }
+    }
+}
+
 /// `name`, or when `taken` says it is in use, `name` with `Alt` appended as
-/// often as needed: the last step of every collision rule. Never a number, so
-/// no generated name looks like a counter that shifts when schemas change.
-pub fn alternative(name: String, taken: impl Fn(&str) -> bool) -> String {
+/// often as needed (at most [`MAX_ALTERNATIVES`] times): the last step of
+/// every collision rule. Never a number, so no generated name looks like a
+/// counter that shifts when schemas change.
+pub fn alternative(name: String, taken: impl Fn(&str) -> bool) -> Result<String, TooManyAlike> {
     alternative_with(name, "Alt", taken)
 }
 
 /// [`alternative`] with another suffix (fields use `_`: `type_`, `type__`).
-pub fn alternative_with(mut name: String, suffix: &str, taken: impl Fn(&str) -> bool) -> String {
-    while taken(&name) {
+pub fn alternative_with(
+    name: String,
+    suffix: &str,
+    taken: impl Fn(&str) -> bool,
+) -> Result<String, TooManyAlike> {
+    let base = name.len();
+    let mut name = name;
+    for _ in 0..=MAX_ALTERNATIVES {
+        if !taken(&name) {
+            return Ok(name);
+        }
         name.push_str(suffix);
     }
-    name
+    name.truncate(base);
+    Err(TooManyAlike { name })
 }
 
 #[cfg(test)]
@@ -218,8 +260,41 @@ mod tests {
     #[test]
     fn alternatives_never_count() {
         let taken = ["A", "AAlt"];
-        assert_eq!(alternative("A".into(), |n| taken.contains(&n)), "AAltAlt");
-        assert_eq!(alternative("B".into(), |n| taken.contains(&n)), "B");
-        assert_eq!(alternative_with("a".into(), "_", |n| n == "a"), "a_");
+        assert_eq!(
+            alternative("A".into(), |n| taken.contains(&n)),
+            Ok("AAltAlt".into())
+        );
+        assert_eq!(
+            alternative("B".into(), |n| taken.contains(&n)),
+            Ok("B".into())
+        );
+        assert_eq!(
+            alternative_with("a".into(), "_", |n| n == "a"),
+            Ok("a_".into())
+        );
+    }
+
+    #[test]
+    fn alternatives_are_bounded() {
+        // Every name with up to MAX_ALTERNATIVES suffixes is taken: the last
+        // free one is still found, one more is refused (not searched for).
+        let mut taken = std::collections::BTreeSet::new();
+        let mut name = String::from("a");
+        for _ in 0..MAX_ALTERNATIVES {
+            taken.insert(name.clone());
+            name.push('_');
+        }
+        assert_eq!(
+            alternative_with("a".into(), "_", |n| taken.contains(n)),
+            Ok(name.clone())
+        );
+        taken.insert(name);
+        let tries = std::cell::Cell::new(0);
+        let refused = alternative_with("a".into(), "_", |n| {
+            tries.set(tries.get() + 1);
+            taken.contains(n)
+        });
+        assert_eq!(refused, Err(TooManyAlike { name: "a".into() }));
+        assert_eq!(tries.get(), MAX_ALTERNATIVES + 1);
     }
 }

@@ -239,7 +239,8 @@ pub fn lower_rest(doc: &RestDocument, keep: &BTreeSet<String>) -> Result<Api, Er
                 continue;
             }
         }
-        let module = alternative_with(snake_ident(&op.id), "_", |m| modules.contains(m));
+        let module = alternative_with(snake_ident(&op.id), "_", |m| modules.contains(m))
+            .map_err(|alike| alike.at(&doc.file, &op.pointer))?;
         modules.insert(module.clone());
         let inputs = op
             .parameters
@@ -315,7 +316,8 @@ impl OperationLowering<'_> {
                 None => docs.description = Some(fact),
                 Some(_) => docs.notes.insert(0, fact),
             }
-            let rust_name = alternative_with(snake_ident(&param.name), "_", |n| taken.contains(n));
+            let rust_name = alternative_with(snake_ident(&param.name), "_", |n| taken.contains(n))
+                .map_err(|alike| alike.at(&self.doc.file, &param.pointer))?;
             taken.insert(rust_name.clone());
             let is_idempotency = param.location == ParamLocation::Header
                 && param.name.eq_ignore_ascii_case("idempotency-key");
@@ -363,7 +365,8 @@ impl OperationLowering<'_> {
                     ..Docs::default()
                 };
                 docs.notes.append(&mut self.scope.take_notes());
-                let rust_name = alternative_with("body".to_owned(), "_", |n| taken.contains(n));
+                let rust_name = alternative_with("body".to_owned(), "_", |n| taken.contains(n))
+                    .map_err(|alike| alike.at(&self.doc.file, &body.pointer))?;
                 taken.insert(rust_name.clone());
                 fields.push(Field {
                     json_name: "body".into(),
@@ -440,7 +443,7 @@ impl OperationLowering<'_> {
             role: Role::Input,
             kind: Kind::Struct(fields),
         };
-        self.scope.depth_error(&self.doc.file)?;
+        self.scope.limit_error(&self.doc.file)?;
         Ok(Operation {
             id: op.id.clone(),
             module: module.clone(),
