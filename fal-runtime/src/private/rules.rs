@@ -251,19 +251,62 @@ pub fn number(v: f64) -> String {
     }
 }
 
-/// Whether `pattern` matches anywhere in `text`; `None` when the pattern is
-/// not one the regex engine understands (then the rule is not checked, so a
-/// value fal accepts is never refused here). Compiled patterns are cached.
+/// Whether `pattern` matches anywhere in `text`, as fal's engine (pydantic's
+/// Rust `regex`, Unicode-aware) would say; `None` when that cannot be decided
+/// here, and then the rule is not checked, so a value fal accepts is never
+/// refused. Compiled patterns are cached.
+///
+/// The engine is `regex-lite`: it has no dependencies and compiles in a
+/// fraction of the time of `regex` and its Unicode tables (docs/architecture.md
+/// has the measurement). It refuses what it cannot express (`\p{..}` classes,
+/// class set operations, look-around: `None`), and it reads `\w`, `\d`, `\s`,
+/// `\b` and case-insensitive matching by ASCII rules where fal's engine uses
+/// Unicode. The two agree on ASCII text matched by an ASCII pattern, so a
+/// pattern using one of those is only decided for such text (`^\w+$` against
+/// `"abc"` or `"a b"`, not against `"ça"`).
 fn matches(pattern: &str, text: &str) -> Option<bool> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
+    if ascii_sensitive(pattern) && !(pattern.is_ascii() && text.is_ascii()) {
+        return None;
+    }
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<regex_lite::Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let mut cache = cache
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let regex = cache
         .entry(pattern.to_owned())
-        .or_insert_with(|| regex::Regex::new(pattern).ok());
+        .or_insert_with(|| regex_lite::Regex::new(pattern).ok());
     regex.as_ref().map(|r| r.is_match(text))
+}
+
+/// Whether `pattern` uses something regex-lite reads by ASCII rules and fal's
+/// engine by Unicode ones: the Perl classes `\w \d \s` and their negations,
+/// the word boundaries `\b \B \< \>`, or a flag group (`(?i)`, `(?-u)`, …).
+/// Errs towards `true`: it only narrows what is checked.
+fn ascii_sensitive(pattern: &str) -> bool {
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if matches!(
+                    chars.next(),
+                    Some('w' | 'W' | 'd' | 'D' | 's' | 'S' | 'b' | 'B' | '<' | '>')
+                ) {
+                    return true;
+                }
+            }
+            '(' => {
+                let rest = chars.as_str();
+                if rest.starts_with('?') && !rest.starts_with("?:") && !rest.starts_with("?P<") {
+                    // A flag group; a named group `(?<name>` is harmless but
+                    // rare enough to count as one.
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -321,6 +364,7 @@ mod tests {
             ["string_too_long", "string_pattern_mismatch"]
         );
         assert_eq!(kinds(&rules, |r, o| r.string("ça", o)), Vec::<&str>::new());
+        assert_eq!(kinds(&rules, |r, o| r.string("a_1", o)), Vec::<&str>::new());
         assert_eq!(kinds(&rules, |r, o| r.list(0, o)), ["too_short"]);
         assert_eq!(kinds(&rules, |r, o| r.list(2, o)), ["too_long"]);
         let unknown = Rules {
@@ -330,6 +374,41 @@ mod tests {
         assert_eq!(
             kinds(&unknown, |r, o| r.string("zz", o)),
             Vec::<&str>::new()
+        );
+    }
+
+    #[test]
+    fn patterns_are_decided_only_where_the_engines_agree() {
+        // The schemas' one pattern: ASCII text is decided both ways.
+        assert_eq!(matches(r"^\w+$", "puck_2"), Some(true));
+        assert_eq!(matches(r"^\w+$", "a b"), Some(false));
+        // fal's Unicode `\w` takes "ça"; regex-lite's ASCII one would not.
+        assert_eq!(matches(r"^\w+$", "ça"), None);
+        assert_eq!(matches(r"(?i)^abc$", "ABC"), Some(true));
+        assert_eq!(matches(r"(?i)^k$", "\u{212A}"), None);
+        // No ASCII-ruled construct: decided for any text, by code point.
+        assert_eq!(matches(r"^[a-zà-ü]+$", "ça"), Some(true));
+        assert_eq!(matches(r"^[0-9]{2}:[0-9]{2}$", "1:30"), Some(false));
+        assert_eq!(matches(r"^.$", "é"), Some(true));
+        // An escaped backslash before `w` is a literal `w`.
+        assert_eq!(matches(r"^\\w$", "\\w"), Some(true));
+        assert!(!ascii_sensitive(r"\\w(?:x)(?P<n>y)"));
+        // What regex-lite cannot express is not checked at all.
+        assert_eq!(matches(r"^\p{L}+$", "abc"), None);
+        assert_eq!(matches(r"^[\w&&[^_]]+$", "abc"), None);
+        assert_eq!(matches(r"^[[:alpha:]]+$", "abc"), Some(true));
+        // Not checked means no violation, whatever the text.
+        let unicode = Rules {
+            pattern: Some(r"^\w+$"),
+            ..Rules::NONE
+        };
+        assert_eq!(
+            kinds(&unicode, |r, o| r.string("ça va", o)),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            kinds(&unicode, |r, o| r.string("ca va", o)),
+            ["string_pattern_mismatch"]
         );
     }
 
