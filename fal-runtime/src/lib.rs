@@ -59,7 +59,7 @@
 //!
 //! The default features give what most users want: `subscribe`, `run`,
 //! `stream`, `storage`, `macros` (the `#[fal_endpoint]` re-export), `rustls`
-//! (TLS) and `gzip` (compressed responses). `realtime` (WebSocket sessions),
+//! (TLS). `gzip` (compressed responses), `realtime` (WebSocket sessions),
 //! `webhook` (signature verification), `axum` (the webhook extractor; implies
 //! `webhook`), `batch` and `batch-postgres` (the durable bulk runner),
 //! `platform` (fal's Platform APIs), `native-tls` (the platform's TLS instead
@@ -113,7 +113,7 @@
 //! - **Billing**: `x-fal-billable-units` is on [`Completed::billable_units`]
 //!   ([`QueueHandle::completed`]) and [`Error::billable_units`] when fal sends it.
 //! - **Compression**: responses may come gzip-compressed (`accept-encoding: gzip`;
-//!   the `gzip` feature, on by default).
+//!   the opt-in `gzip` feature, which the `fal` CLI turns on).
 //! - **tracing**: one span per call (`call`, `endpoint`, `request_id`); no header
 //!   or credential is ever recorded.
 #![warn(missing_docs)]
