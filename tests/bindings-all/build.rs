@@ -68,6 +68,17 @@ fn main() {
         println!("cargo:rerun-if-changed={}", input.display());
     }
     write(&out_dir.join("fixtures.rs"), &generated.code);
+    // The one-construct documents (fal-codegen's `construct_*` snapshots) are
+    // compiled too, so each construct's generated code is known to build, lint
+    // clean and document itself, not only to match its snapshot.
+    let constructs = fal_codegen::Builder::new()
+        .schema_dir(fixtures.join("constructs"))
+        .generate()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for input in &constructs.inputs {
+        println!("cargo:rerun-if-changed={}", input.display());
+    }
+    write(&out_dir.join("constructs.rs"), &constructs.code);
     // REST client modules (always built: both documents are in the repository).
     for (module, file) in [
         (

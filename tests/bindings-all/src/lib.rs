@@ -9,6 +9,12 @@ pub mod fixtures {
     include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
 }
 
+/// Bindings for fal-codegen's one-construct documents
+/// (`fal-codegen/tests/fixtures/constructs`, always built).
+pub mod constructs {
+    include!(concat!(env!("OUT_DIR"), "/constructs.rs"));
+}
+
 /// The client module of fal-codegen's REST fixture document (always built).
 pub mod acme_admin_api {
     include!(concat!(env!("OUT_DIR"), "/acme_admin_api.rs"));
