@@ -1,19 +1,18 @@
 //! What can go wrong during an upload, with enough detail to tell where.
 
+use std::fmt;
 use std::path::PathBuf;
 
 use crate::http::{Failed, Operation};
 use crate::ErrorKind;
 
 /// One failed HTTP exchange with storage.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum UploadFailure {
     /// No usable response (connection refused or cut, body not fully sent).
-    #[error("the connection failed")]
-    Transport(#[source] reqwest::Error),
+    Transport(reqwest::Error),
     /// Storage answered with a non-2xx status.
-    #[error("HTTP {status}: {body}")]
     Status {
         /// The status code.
         status: u16,
@@ -21,32 +20,26 @@ pub enum UploadFailure {
         body: String,
     },
     /// The part's local content could not be read.
-    #[error("reading the local content failed")]
-    Local(#[source] std::io::Error),
+    Local(std::io::Error),
     /// A 2xx answer that lacks what the protocol promises (e.g. no ETag).
-    #[error("unexpected response: {0}")]
     Protocol(String),
 }
 
 /// Why an upload did not complete. An upload that returns this was not
 /// completed: no URL was handed out for it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum UploadError {
     /// The local content could not be read.
-    #[error("could not read {}", path.as_ref().map_or("the upload source".to_owned(), |p| p.display().to_string()))]
     Read {
         /// The file, when the source was one.
         path: Option<PathBuf>,
         /// The I/O error.
-        #[source]
         source: std::io::Error,
     },
     /// The authenticated `initiate` call failed (after the client's retries).
-    #[error("storage upload initiation failed")]
-    Initiate(#[source] Box<crate::Error>),
+    Initiate(Box<crate::Error>),
     /// `initiate` answered 2xx with something other than `{upload_url, file_url}`.
-    #[error("storage upload initiation at {url} answered unexpectedly: {message}")]
     InitiateAnswer {
         /// The initiate URL.
         url: String,
@@ -54,32 +47,24 @@ pub enum UploadError {
         message: String,
     },
     /// The single PUT to the signed URL failed.
-    #[error("upload PUT failed after {attempts} attempt(s)")]
     Put {
         /// Attempts made.
         attempts: u32,
         /// The last failure.
-        #[source]
         failure: UploadFailure,
     },
     /// A multipart part failed on every attempt; the upload was abandoned.
-    #[error("upload part {part} failed after {attempts} attempt(s)")]
     Part {
         /// The 1-based part number.
         part: u32,
         /// Attempts made.
         attempts: u32,
         /// The last failure.
-        #[source]
         failure: UploadFailure,
     },
     /// Completing the multipart upload failed.
-    #[error("completing the multipart upload failed")]
-    Complete(#[source] UploadFailure),
+    Complete(UploadFailure),
     /// The content needs more parts than fal numbers (10,000).
-    #[error(
-        "upload of {size} bytes needs more than {max} parts of {part_size} bytes; raise part_size"
-    )]
     TooManyParts {
         /// Bytes read so far.
         size: u64,
@@ -88,6 +73,72 @@ pub enum UploadError {
         /// The part limit.
         max: u32,
     },
+}
+
+// Display and Error are written out, not derived: uploads are a default
+// feature, and a derive macro of our own would be the only one the default
+// client builds (docs/architecture.md, "What the client costs to compile").
+impl fmt::Display for UploadFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Transport(_) => f.write_str("the connection failed"),
+            Self::Status { status, body } => write!(f, "HTTP {status}: {body}"),
+            Self::Local(_) => f.write_str("reading the local content failed"),
+            Self::Protocol(what) => write!(f, "unexpected response: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for UploadFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Transport(err) => Some(err),
+            Self::Local(err) => Some(err),
+            Self::Status { .. } | Self::Protocol(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for UploadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read { path: Some(path), .. } => write!(f, "could not read {}", path.display()),
+            Self::Read { path: None, .. } => f.write_str("could not read the upload source"),
+            Self::Initiate(_) => f.write_str("storage upload initiation failed"),
+            Self::InitiateAnswer { url, message } => write!(
+                f,
+                "storage upload initiation at {url} answered unexpectedly: {message}"
+            ),
+            Self::Put { attempts, .. } => {
+                write!(f, "upload PUT failed after {attempts} attempt(s)")
+            }
+            Self::Part { part, attempts, .. } => {
+                write!(f, "upload part {part} failed after {attempts} attempt(s)")
+            }
+            Self::Complete(_) => f.write_str("completing the multipart upload failed"),
+            Self::TooManyParts {
+                size,
+                part_size,
+                max,
+            } => write!(
+                f,
+                "upload of {size} bytes needs more than {max} parts of {part_size} bytes; raise part_size"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UploadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Read { source, .. } => Some(source),
+            Self::Initiate(inner) => Some(inner.as_ref()),
+            Self::Put { failure, .. } | Self::Part { failure, .. } | Self::Complete(failure) => {
+                Some(failure)
+            }
+            Self::InitiateAnswer { .. } | Self::TooManyParts { .. } => None,
+        }
+    }
 }
 
 impl UploadFailure {

@@ -16,9 +16,20 @@ pub const LIFECYCLE_HEADER: &str = "x-fal-object-lifecycle";
 pub const LIFECYCLE_PREFERENCE_HEADER: &str = "x-fal-object-lifecycle-preference";
 
 /// Why a string is not an expiration.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid expiration {0:?}: expected immediate, 1h, 1d, 7d, 30d, 1y, never or a positive number of seconds")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidExpiration(pub String);
+
+impl std::fmt::Display for InvalidExpiration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "invalid expiration {:?}: expected immediate, 1h, 1d, 7d, 30d, 1y, never or a positive number of seconds",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for InvalidExpiration {}
 
 impl FromStr for Expiration {
     type Err = InvalidExpiration;
