@@ -82,6 +82,9 @@ fn mismatch() -> Result<Option<String>, Error> {
 thread_local! {
     /// How often a batch did not sit in its skeleton.
     static MISMATCHES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// The most tokens a skeleton held: what every batch of its cuts
+    /// formats again, so it must not grow with the lists cut out of it.
+    static LARGEST_SKELETON: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// A list cut out of the skeleton: where it is and its elements.
@@ -104,6 +107,8 @@ fn format_cut(root: &[TokenTree], limit: usize) -> Result<Option<String>, Error>
     for cut in &cuts {
         skeleton = replace(&skeleton, &cut.path, cut.placeholder.clone());
     }
+    #[cfg(test)]
+    LARGEST_SKELETON.with(|n| n.set(n.get().max(count(&skeleton))));
     let text = whole(&skeleton)?;
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut pieces: Vec<(usize, String)> = Vec::with_capacity(cuts.len());
@@ -225,7 +230,9 @@ fn kind_of(list: &[TokenTree], index: usize, outer: List) -> Option<List> {
             // `#[attribute]` and signatures are short; what is long is an
             // argument list or an array.
             let inner: Vec<TokenTree> = group.stream().into_iter().collect();
-            if !has_top(&inner, |t| is_single(t, ':') || is_joint(t, '=')) {
+            if !has_top(&inner, |before, t| {
+                (is_single(t, ':') && !ends_joint(before, ':')) || is_joint(t, '=')
+            }) {
                 List::Values
             } else {
                 return None;
@@ -283,8 +290,17 @@ fn kind_of(list: &[TokenTree], index: usize, outer: List) -> Option<List> {
     Some(kind)
 }
 
-fn has_top(trees: &[TokenTree], test: impl Fn(&[TokenTree]) -> bool) -> bool {
-    (0..trees.len()).any(|i| test(&trees[i..]))
+/// Whether `test` holds at some top-level position of `trees` (it is given
+/// the tokens before the position and those from it on).
+fn has_top(trees: &[TokenTree], test: impl Fn(&[TokenTree], &[TokenTree]) -> bool) -> bool {
+    (0..trees.len()).any(|i| test(&trees[..i], &trees[i..]))
+}
+
+/// `trees` ends with `c` joined to what follows (the first `:` of `::`), so
+/// the next token is not a lone `c`: a path like `Key::new(..)` in an argument
+/// list is not a `name: Type` signature, and the list after it can be cut.
+fn ends_joint(trees: &[TokenTree], c: char) -> bool {
+    matches!(trees.last(), Some(TokenTree::Punct(p)) if p.as_char() == c && p.spacing() == Spacing::Joint)
 }
 
 /// `trees` starts with a `c` that is not part of `cc` (like `:` in `a: T`,
@@ -409,7 +425,7 @@ mod tests {
                 fn serialize(&self) -> Result<(), ()> {
                     let mut map = start();
                     #( __fal::optional_entry(&mut map, #keys, &self.#names)?; )*
-                    while let Some(key) = map.next_key_seed(__fal::Key(&[#(#keys),*]))? {
+                    while let Some(key) = map.next_key_seed(__fal::Key::new(&[#(#keys),*]))? {
                         match key {
                             #( Some(#indices) => __fal::set(&mut map), )*
                             _ => __fal::skip(&mut map),
@@ -478,6 +494,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Formatting stays linear: a long list left in a skeleton (such as the
+    /// key array inside `next_key_seed(__fal::Key::new(&[..]))`) would be
+    /// formatted again with every batch, quadratic in the number of fields.
+    #[test]
+    fn skeletons_do_not_grow_with_the_lists() {
+        let limit = 400;
+        let largest = |n: usize| {
+            LARGEST_SKELETON.with(|c| c.set(0));
+            let root: Vec<TokenTree> = wide(n).into_iter().collect();
+            assert!(format(&root, limit).is_ok());
+            LARGEST_SKELETON.with(std::cell::Cell::get)
+        };
+        let (small, large) = (largest(300), largest(3_000));
+        assert!(small > 0, "nothing was cut");
+        assert!(
+            large <= small + limit,
+            "300 fields: {small} tokens, 3,000: {large}"
+        );
     }
 
     #[test]
