@@ -3,6 +3,9 @@
 //! enums, exact decode paths in any self-describing format, and `validate()`
 //! reporting every broken rule the way fal's 422 would.
 
+#[allow(dead_code)] // the round-trip check is for roundtrip.rs and rest.rs
+mod support;
+
 use fal_bindings_all::fixtures::acme::chat::{
     ChatInput, ChatInputRole, ChatOutput, Format, Message, Role, Voice,
 };
@@ -148,17 +151,9 @@ fn validate_reports_every_broken_rule_like_a_422() {
         .with_mode("talk")
         .with_version(3)
         .with_voice(Voice::from_wire("a name far too long"));
-    let err = match bad.validate() {
-        Ok(()) => panic!("an invalid input validated"),
-        Err(err) => err,
-    };
-    let found: Vec<(&str, Option<&str>)> = err
-        .errors()
-        .iter()
-        .map(|e| (e.path.as_str(), e.kind.as_deref()))
-        .collect();
+    let err = support::refused(bad.validate());
     assert_eq!(
-        found,
+        support::broken_rules(&err),
         [
             ("body.prompt", Some("string_too_short")),
             ("body.messages", Some("too_long")),

@@ -1,5 +1,6 @@
 //! The one round-trip check of the generated types, shared by the corpus
-//! (`roundtrip.rs`) and the REST documents (`rest.rs`).
+//! (`roundtrip.rs`) and the REST documents (`rest.rs`), and the one reading
+//! of a refused input's broken rules (`chat.rs`, `constructs.rs`).
 //!
 //! "The same" ignores two differences that carry no meaning on the wire:
 //! an object key whose value is `null` equals an absent key (optional fields are
@@ -52,4 +53,22 @@ fn same(a: &Value, b: &Value) -> bool {
         }
         _ => a == b,
     }
+}
+
+/// The error of an input that must not validate.
+#[allow(dead_code)] // for the tests of validate(), not the round trips
+pub fn refused(result: Result<(), fal_runtime::ValidationError>) -> fal_runtime::ValidationError {
+    match result {
+        Ok(()) => panic!("an invalid input validated"),
+        Err(err) => err,
+    }
+}
+
+/// Each broken rule's path and type (`body.steps`, `multiple_of`), in order.
+#[allow(dead_code)] // for the tests of validate(), not the round trips
+pub fn broken_rules(err: &fal_runtime::ValidationError) -> Vec<(&str, Option<&str>)> {
+    err.errors()
+        .iter()
+        .map(|e| (e.path.as_str(), e.kind.as_deref()))
+        .collect()
 }
