@@ -231,7 +231,7 @@ fn kind_of(list: &[TokenTree], index: usize, outer: List) -> Option<List> {
             // argument list or an array.
             let inner: Vec<TokenTree> = group.stream().into_iter().collect();
             if !has_top(&inner, |before, t| {
-                (is_single(t, ':') && !ends_joint(before, ':')) || is_joint(t, '=')
+                is_single(before, t, ':') || is_joint(t, '=')
             }) {
                 List::Values
             } else {
@@ -296,18 +296,15 @@ fn has_top(trees: &[TokenTree], test: impl Fn(&[TokenTree], &[TokenTree]) -> boo
     (0..trees.len()).any(|i| test(&trees[..i], &trees[i..]))
 }
 
-/// `trees` ends with `c` joined to what follows (the first `:` of `::`), so
-/// the next token is not a lone `c`: a path like `Key::new(..)` in an argument
-/// list is not a `name: Type` signature, and the list after it can be cut.
-fn ends_joint(trees: &[TokenTree], c: char) -> bool {
-    matches!(trees.last(), Some(TokenTree::Punct(p)) if p.as_char() == c && p.spacing() == Spacing::Joint)
-}
-
-/// `trees` starts with a `c` that is not part of `cc` (like `:` in `a: T`,
-/// not `::`).
-fn is_single(trees: &[TokenTree], c: char) -> bool {
+/// `trees` starts with a `c` that is not part of `cc`, on either side (like
+/// `:` in `a: T`, not either `:` of `::`). `before` is what precedes it: the
+/// second `:` of `Key::new(..)` is no `name: Type`, so such an argument list is
+/// not taken for a signature and stays a list that can be cut.
+fn is_single(before: &[TokenTree], trees: &[TokenTree], c: char) -> bool {
+    let joined_to_it = matches!(before.last(),
+        Some(TokenTree::Punct(p)) if p.as_char() == c && p.spacing() == Spacing::Joint);
     match trees {
-        [TokenTree::Punct(p), rest @ ..] if p.as_char() == c => {
+        [TokenTree::Punct(p), rest @ ..] if p.as_char() == c && !joined_to_it => {
             p.spacing() == Spacing::Alone
                 && !matches!(rest.first(), Some(TokenTree::Punct(q)) if q.as_char() == c)
         }
