@@ -60,25 +60,11 @@ fn main() {
     // The fixture documents are always compiled (cheap), so every workspace
     // clippy run checks generated code.
     let fixtures = manifest.join("../../fal-codegen/tests/fixtures");
-    let generated = fal_codegen::Builder::new()
-        .schema_dir(&fixtures)
-        .generate()
-        .unwrap_or_else(|e| panic!("{e}"));
-    for input in &generated.inputs {
-        println!("cargo:rerun-if-changed={}", input.display());
-    }
-    write(&out_dir.join("fixtures.rs"), &generated.code);
+    bindings(&fixtures, &out_dir.join("fixtures.rs"));
     // The one-construct documents (fal-codegen's `construct_*` snapshots) are
     // compiled too, so each construct's generated code is known to build, lint
     // clean and document itself, not only to match its snapshot.
-    let constructs = fal_codegen::Builder::new()
-        .schema_dir(fixtures.join("constructs"))
-        .generate()
-        .unwrap_or_else(|e| panic!("{e}"));
-    for input in &constructs.inputs {
-        println!("cargo:rerun-if-changed={}", input.display());
-    }
-    write(&out_dir.join("constructs.rs"), &constructs.code);
+    bindings(&fixtures.join("constructs"), &out_dir.join("constructs.rs"));
     // REST client modules (always built: both documents are in the repository).
     for (module, file) in [
         (
@@ -106,6 +92,19 @@ fn main() {
         write(&out_dir.join(format!("{module}.rs")), &code);
         write(&out_dir.join(format!("{module}_cases.rs")), &cases);
     }
+}
+
+/// The bindings of every document in `dir`, as a user's build script makes
+/// them, written to `out`.
+fn bindings(dir: &Path, out: &Path) {
+    let generated = fal_codegen::Builder::new()
+        .schema_dir(dir)
+        .generate()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for input in &generated.inputs {
+        println!("cargo:rerun-if-changed={}", input.display());
+    }
+    write(out, &generated.code);
 }
 
 fn write(path: &Path, text: &str) {
